@@ -1,0 +1,31 @@
+# posenc: two commands for a newcomer, each doing its own set-up on first use.
+#   make quickstart   pre-train + fine-tune + report: the embedded default comparison (offline)
+#   make test         the test suite
+# The virtual environment lives in .venv; delete it to start over.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# A CPU build of torch keeps the set-up small; override e.g. TORCH_SPEC="torch" for a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
+
+.PHONY: setup test quickstart clean-venv
+
+setup: $(VENV)/.posenc-installed
+
+$(VENV)/.posenc-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+test: setup
+	$(OFFLINE) $(PY) -m pytest -q -p no:cacheprovider tests
+
+quickstart: setup
+	$(OFFLINE) $(VENV)/bin/posenc sweep configs/quickstart.yaml
+
+clean-venv:
+	rm -rf $(VENV)
