@@ -1,0 +1,62 @@
+"""posenc: compare position and segment encodings in Transformer encoders.
+
+    import posenc
+    posenc.list_encodings("diet*")          # ['diet_abs', 'diet_rel']
+    cfg = posenc.PosencConfig(position={"name": "diet_abs", "rank": 128}, segment="diet", **posenc.size_preset("base"))
+    model = posenc.PosencForMaskedLM(cfg)
+
+Importing posenc registers the model family with transformers' Auto classes, so
+``AutoModel.from_pretrained(saved_dir)`` works without ``trust_remote_code``.
+"""
+
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+)
+
+from .encodings import (
+    POSITION_ENCODINGS,
+    SEGMENT_ENCODINGS,
+    PositionEncoding,
+    SegmentEncoding,
+    encoding_label,
+    list_encodings,
+    list_segment_encodings,
+    register_position,
+    register_segment,
+)
+from .modeling import (
+    PosencConfig,
+    PosencForMaskedLM,
+    PosencForQuestionAnswering,
+    PosencForSequenceClassification,
+    PosencForTokenClassification,
+    PosencModel,
+    PosencPreTrainedModel,
+    size_preset,
+)
+from .modeling.bert_compat import from_bert
+from .options import OptionError
+from .registry import Registry, UnknownNameError
+
+__version__ = "0.1.0"
+
+# Registration with transformers is the one import-time side effect (see ECOSYSTEM.md §1).
+AutoConfig.register(PosencConfig.model_type, PosencConfig, exist_ok=True)
+AutoModel.register(PosencConfig, PosencModel, exist_ok=True)
+AutoModelForMaskedLM.register(PosencConfig, PosencForMaskedLM, exist_ok=True)
+AutoModelForSequenceClassification.register(PosencConfig, PosencForSequenceClassification, exist_ok=True)
+AutoModelForTokenClassification.register(PosencConfig, PosencForTokenClassification, exist_ok=True)
+AutoModelForQuestionAnswering.register(PosencConfig, PosencForQuestionAnswering, exist_ok=True)
+
+__all__ = [
+    "PosencConfig", "PosencModel", "PosencForMaskedLM", "PosencForSequenceClassification",
+    "PosencForTokenClassification", "PosencForQuestionAnswering", "PosencPreTrainedModel", "size_preset",
+    "list_encodings", "list_segment_encodings", "register_position", "register_segment", "PositionEncoding",
+    "SegmentEncoding", "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "encoding_label", "from_bert",
+    "OptionError", "Registry", "UnknownNameError",
+]

@@ -1,0 +1,117 @@
+"""Registries of position and segment encodings.
+
+Add an encoding: write one file in this package (or your own package) with a subclass of
+:class:`PositionEncoding` / :class:`SegmentEncoding` decorated with :func:`register_position` /
+:func:`register_segment`, and import it below (plugins: import your module before building a
+model). The registry-driven tests in :mod:`posenc.testing` then cover it automatically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from ..options import OptionError, build_options
+from ..registry import Registry
+from .base import EncodingContext, NoOptions, PositionEncoding, SegmentEncoding
+
+POSITION_ENCODINGS: Registry[type[PositionEncoding]] = Registry("position encoding")
+SEGMENT_ENCODINGS: Registry[type[SegmentEncoding]] = Registry("segment encoding")
+
+
+def register_position(name: str):
+    """Class decorator: register a :class:`PositionEncoding` under ``name``."""
+
+    def deco(cls):
+        if not issubclass(cls, PositionEncoding):
+            raise TypeError(f"{cls.__name__} must subclass posenc.encodings.PositionEncoding")
+        cls.name = name
+        return POSITION_ENCODINGS.register(name)(cls)
+
+    return deco
+
+
+def register_segment(name: str):
+    """Class decorator: register a :class:`SegmentEncoding` under ``name``."""
+
+    def deco(cls):
+        if not issubclass(cls, SegmentEncoding):
+            raise TypeError(f"{cls.__name__} must subclass posenc.encodings.SegmentEncoding")
+        cls.name = name
+        return SEGMENT_ENCODINGS.register(name)(cls)
+
+    return deco
+
+
+def list_encodings(pattern: str = "*") -> list[str]:
+    """Registered position encodings matching a wildcard, e.g. ``list_encodings("diet*")``."""
+    return POSITION_ENCODINGS.list(pattern)
+
+
+def list_segment_encodings(pattern: str = "*") -> list[str]:
+    """Registered segment encodings matching a wildcard."""
+    return SEGMENT_ENCODINGS.list(pattern)
+
+
+def _registry(kind: str) -> Registry:
+    return POSITION_ENCODINGS if kind == "position" else SEGMENT_ENCODINGS
+
+
+def parse_spec(kind: str, spec: Any):
+    """Validate a ``position:``/``segment:`` value (a name or ``{"name": ..., **options}``) and
+    return ``(encoding class, options dataclass)``. Errors name the close match and valid options."""
+    if isinstance(spec, str):
+        name, opts = spec, {}
+    elif isinstance(spec, Mapping):
+        if "name" not in spec:
+            raise OptionError(f"{kind} encoding spec {dict(spec)!r} needs a 'name' key")
+        opts = {k: v for k, v in spec.items() if k != "name"}
+        name = spec["name"]
+    elif dataclasses.is_dataclass(spec) and hasattr(spec, "name"):
+        return parse_spec(kind, dataclasses.asdict(spec))
+    else:
+        raise OptionError(f"{kind} encoding must be a name or a mapping with 'name', got {spec!r}")
+    cls = _registry(kind).get(name)
+    options = build_options(cls.Options, opts, where=f"{kind} encoding {name!r}")
+    return cls, options
+
+
+def normalize_spec(kind: str, spec: Any) -> dict:
+    """Plain JSON dict ``{"name": ..., **all options with defaults}`` of a validated spec."""
+    cls, options = parse_spec(kind, spec)
+    return {"name": cls.name, **dataclasses.asdict(options)}
+
+
+def describe(kind: str, name: str) -> str:
+    """One paragraph of help for ``posenc list``: docstring summary and options."""
+    from ..options import describe_options
+
+    cls = _registry(kind).get(name)
+    doc = (cls.__doc__ or "").strip().splitlines()
+    lines = [f"{name}: {doc[0] if doc else ''}"]
+    for opt, tp, default, help_ in describe_options(cls.Options):
+        lines.append(f"    {opt} ({tp}, default {default!r}): {help_}")
+    return "\n".join(lines)
+
+
+def encoding_label(position: Any, segment: Any = "none") -> str:
+    """Stable display name of an encoding pair, listing only options that differ from defaults:
+    ``diet_abs(rank=128,sharing=layer)+diet``."""
+    parts = []
+    for kind, spec in (("position", position), ("segment", segment)):
+        cls, options = parse_spec(kind, spec)
+        defaults = dataclasses.asdict(cls.Options())
+        changed = {k: v for k, v in dataclasses.asdict(options).items() if defaults.get(k) != v}
+        args = ",".join(f"{k}={v}" for k, v in changed.items())
+        parts.append(f"{cls.name}({args})" if args else cls.name)
+    return "+".join(parts)
+
+
+# Built-in families: importing a module registers its encodings.
+from . import absolute, alibi, diet, rotary, segment, shaw, t5, untied  # noqa: E402,F401
+
+__all__ = [
+    "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "PositionEncoding", "SegmentEncoding", "EncodingContext",
+    "NoOptions", "register_position", "register_segment", "list_encodings", "list_segment_encodings",
+    "parse_spec", "normalize_spec", "describe", "encoding_label",
+]

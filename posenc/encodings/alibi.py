@@ -1,0 +1,57 @@
+"""ALiBi for a bidirectional encoder (Press et al. 2022).
+
+    A^h_ij = q_i·k_j/√d_h − m_h·|i − j|,   m_h = 2^(−8h/H), h = 1..H
+
+The symmetric |i − j| form suits an encoder (no causal mask). No parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from . import register_position
+from .base import EncodingContext, PositionEncoding, relative_offsets
+
+
+def alibi_slopes(num_heads: int, max_bias: float = 8.0) -> torch.Tensor:
+    """Geometric slopes 2^(−max_bias·h/H); for H not a power of two, the ALiBi paper's interleave."""
+    def power_of_two(n):
+        return [2.0 ** (-max_bias * (i + 1) / n) for i in range(n)]
+
+    if math.log2(num_heads).is_integer():
+        return torch.tensor(power_of_two(num_heads))
+    closest = 2 ** math.floor(math.log2(num_heads))
+    extra = power_of_two(2 * closest)[0::2][: num_heads - closest]
+    return torch.tensor(power_of_two(closest) + extra)
+
+
+@dataclass(frozen=True)
+class AlibiOptions:
+    max_bias: float = field(default=8.0, metadata={"help": "slopes are 2^(-max_bias*h/H)"})
+
+    def validate(self):
+        if self.max_bias <= 0:
+            raise ValueError(f"max_bias must be > 0, got {self.max_bias}")
+
+
+@register_position("alibi")
+class Alibi(PositionEncoding):
+    """ALiBi: fixed per-head linear distance penalty −m_h·|i−j| (symmetric, bidirectional)."""
+
+    Options = AlibiOptions
+    translation_invariant = True
+    has_layer_bias = True
+
+    def __init__(self, config, options: AlibiOptions):
+        super().__init__(config, options)
+        self.register_buffer("slopes", alibi_slopes(self.num_heads, options.max_bias), persistent=False)
+
+    def prepare(self, ctx: EncodingContext):
+        dist = relative_offsets(ctx.seq_len, self.slopes.device).abs().float()
+        ctx.state[self] = -self.slopes[:, None, None] * dist  # [h, L, L]
+
+    def layer_bias(self, layer, ctx):
+        return ctx.state[self][None]

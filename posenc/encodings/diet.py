@@ -1,0 +1,118 @@
+"""DIET: decoupled positional attention (Chen et al., EMNLP 2021; paper.md §2.5–2.6).
+
+DIET-ABS (Eq. 1):  A_ij = (x_i W_Q)(x_j W_K)ᵀ/√d_h + (P_Q P_Kᵀ)_ij
+    P_Q, P_K ∈ R^{n_max×d_p} are free per-head tables (not projections of a shared table),
+    one pair per (layer, head), or per head reused by every layer with ``sharing: layer``.
+DIET-REL (Eq. 3):  A_ij = (x_i W_Q)(x_j W_K)ᵀ/√d_h + R_{i−j}
+    one learned scalar per signed offset i − j, no buckets, no clipping inside n_max.
+
+Both terms are added unscaled and do not depend on the input, so they are computed once per
+forward (for all layers at once) and passed to fused attention as an additive bias. The input
+carries no position embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from . import register_position
+from .base import EncodingContext, PositionEncoding
+
+
+@dataclass(frozen=True)
+class DietAbsOptions:
+    rank: int | None = field(default=None, metadata={"help": "d_p, width of P_Q/P_K (default: head dim d_h; paper's best: 128)"})
+    sharing: Literal["layer", "none"] = field(default="layer", metadata={"help": "layer: one (P_Q, P_K) per head for all layers (paper's recommendation); none: per layer"})
+    max_length: int | None = field(default=None, metadata={"help": "rows n_max of P_Q/P_K (default: max_position_embeddings)"})
+    init_std: float | None = field(default=None, metadata={"help": "init std of P_Q/P_K (default: initializer_range)"})
+
+    def validate(self):
+        if self.rank is not None and self.rank < 1:
+            raise ValueError(f"rank must be >= 1, got {self.rank}")
+        if self.max_length is not None and self.max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {self.max_length}")
+
+
+@register_position("diet_abs")
+class DietAbs(PositionEncoding):
+    """DIET-ABS: per-head low-rank absolute logit term P_Q P_Kᵀ (Chen et al. 2021, Eq. 1)."""
+
+    Options = DietAbsOptions
+    has_layer_bias = True
+
+    def __init__(self, config, options: DietAbsOptions):
+        super().__init__(config, options)
+        self.rank = options.rank or self.head_dim
+        self._max = options.max_length or config.max_position_embeddings
+        tables = 1 if options.sharing == "layer" else self.num_layers
+        self.p_q = nn.Parameter(torch.zeros(tables, self.num_heads, self._max, self.rank))
+        self.p_k = nn.Parameter(torch.zeros(tables, self.num_heads, self._max, self.rank))
+
+    @property
+    def max_length(self):
+        return self._max
+
+    @property
+    def shared_across_layers(self):
+        return self.options.sharing == "layer"
+
+    def init_weights(self, std):
+        from transformers import initialization as init
+
+        std = self.options.init_std or std
+        init.normal_(self.p_q, mean=0.0, std=std)
+        init.normal_(self.p_k, mean=0.0, std=std)
+
+    def prepare(self, ctx: EncodingContext):
+        n = ctx.seq_len
+        # [tables, h, L, d_p] @ [tables, h, d_p, L] -> [tables, h, L, L], once for all layers
+        ctx.state[self] = self.p_q[:, :, :n] @ self.p_k[:, :, :n].transpose(-1, -2)
+
+    def layer_bias(self, layer, ctx):
+        return ctx.state[self][0 if self.shared_across_layers else layer][None]
+
+
+@dataclass(frozen=True)
+class DietRelOptions:
+    sharing: Literal["none", "layer", "head"] = field(default="none", metadata={"help": "none: per (layer, head) (paper's default); layer: per head, all layers; head: per layer, all heads"})
+    max_length: int | None = field(default=None, metadata={"help": "offsets |i−j| < max_length get their own scalar (default: max_position_embeddings); longer ones reuse the edge offset"})
+
+
+@register_position("diet_rel")
+class DietRel(PositionEncoding):
+    """DIET-REL: one learned scalar per signed offset i − j per head (Chen et al. 2021, Eq. 3)."""
+
+    Options = DietRelOptions
+    translation_invariant = True
+    has_layer_bias = True
+
+    def __init__(self, config, options: DietRelOptions):
+        super().__init__(config, options)
+        self.span = options.max_length or config.max_position_embeddings
+        layers = 1 if options.sharing == "layer" else self.num_layers
+        heads = 1 if options.sharing == "head" else self.num_heads
+        self.offsets = nn.Parameter(torch.zeros(layers, heads, 2 * self.span - 1))
+
+    @property
+    def shared_across_layers(self):
+        return self.options.sharing == "layer"
+
+    def init_weights(self, std):
+        from transformers import initialization as init
+
+        init.normal_(self.offsets, mean=0.0, std=std)
+
+    def prepare(self, ctx: EncodingContext):
+        n = ctx.seq_len
+        pos = torch.arange(n, device=self.offsets.device)
+        # index of offset i − j; offsets beyond the table reuse its edge (length extrapolation)
+        idx = (pos[:, None] - pos[None, :]).clamp(-(self.span - 1), self.span - 1) + (self.span - 1)
+        ctx.state[self] = self.offsets[:, :, idx]  # [layers, heads|1, L, L]
+
+    def layer_bias(self, layer, ctx):
+        bias = ctx.state[self][0 if self.shared_across_layers else layer][None]
+        return bias.expand(1, self.num_heads, -1, -1)

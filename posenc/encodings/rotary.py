@@ -1,0 +1,65 @@
+"""Rotary position embedding, RoPE (Su et al., RoFormer 2021).
+
+q and k are rotated pair-wise by angle p·θ_i, θ_i = base^(−2i/d_r), so q_iᵀk_j depends on the
+positions only through i − j. No parameters; works with the fused attention kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import register_position
+from .base import EncodingContext, PositionEncoding
+
+
+@dataclass(frozen=True)
+class RotaryOptions:
+    base: float = field(default=10000.0, metadata={"help": "θ_i = base^(-2i/d_r)"})
+    fraction: float = field(default=1.0, metadata={"help": "share of each head's dims that rotate (d_r = fraction·d_h, even)"})
+
+    def validate(self):
+        if not 0.0 < self.fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if self.base <= 1.0:
+            raise ValueError(f"base must be > 1, got {self.base}")
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    a, b = x.chunk(2, dim=-1)
+    return torch.cat((-b, a), dim=-1)
+
+
+@register_position("rotary")
+class Rotary(PositionEncoding):
+    """RoPE: rotate q and k by position-dependent angles (Su et al. 2021)."""
+
+    Options = RotaryOptions
+    translation_invariant = True
+
+    def __init__(self, config, options: RotaryOptions):
+        super().__init__(config, options)
+        self.rot_dim = int(self.head_dim * options.fraction) // 2 * 2
+        if self.rot_dim < 2:
+            raise ValueError(f"rotary: fraction {options.fraction} of head dim {self.head_dim} leaves nothing to rotate")
+        inv = 1.0 / (options.base ** (torch.arange(0, self.rot_dim, 2, dtype=torch.float32) / self.rot_dim))
+        self.register_buffer("inv_freq", inv, persistent=False)
+
+    def prepare(self, ctx: EncodingContext):
+        ang = ctx.position_ids.to(torch.float32)[..., None] * self.inv_freq  # [b, L, d_r/2]
+        ang = torch.cat((ang, ang), dim=-1)[:, None]  # [b, 1, L, d_r]
+        ctx.state[self] = (ang.cos(), ang.sin())
+
+    def rotate_qk(self, layer, q, k, ctx):
+        cos, sin = ctx.state[self]
+        cos, sin = cos.to(q.dtype), sin.to(q.dtype)
+        r = self.rot_dim
+
+        def rot(x):
+            if r == x.shape[-1]:
+                return x * cos + rotate_half(x) * sin
+            xr, rest = x[..., :r], x[..., r:]
+            return torch.cat((xr * cos + rotate_half(xr) * sin, rest), dim=-1)
+
+        return rot(q), rot(k)

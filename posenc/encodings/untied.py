@@ -1,0 +1,144 @@
+"""Untied / disentangled position attention: TUPE (Ke et al. 2020) and DeBERTa (He et al. 2021).
+
+TUPE-A (paper.md §2.4):
+    α_ij = (x_i W_Q)(x_j W_K)ᵀ/√(2d_h) + reset_θ((p_i U_Q)(p_j U_K)ᵀ/√(2d_h), i, j)
+    p = LayerNorm(P) shared by heads and layers; U_Q, U_K per head, shared across layers; the
+    position term is computed once per forward. reset_θ gives [CLS] (position 0) its own learned
+    per-head logits: θ₁ for [CLS]→all, θ₂ for others→[CLS]. TUPE-R (``relative: true``) adds a
+    T5-bucketed per-head bias inside the reset.
+
+DeBERTa (paper.md §2.9):
+    Ã_ij = q_i·k_jᵀ (c2c) + q_i·K^r_{δ(i,j)} (c2p) + k_j·Q^r_{δ(j,i)} (p2c), all scaled 1/√(3d_h)
+    δ(i,j) = clamp(i − j + k, 0, 2k − 1); a relative table P ∈ R^{2k×d} shared by all layers,
+    per-layer projections Q^r = P W_{q,r}, K^r = P W_{k,r}. Only the ≤ 2L−1 table rows an input of
+    length L can reach are projected, and the [b, h, L, 2k] scores are gathered into an
+    [b, h, L, L] bias: no [L, L, d] tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import register_position
+from .base import EncodingContext, PositionEncoding, relative_offsets
+from .t5 import BucketedRelativeBias
+
+
+@dataclass(frozen=True)
+class TupeOptions:
+    relative: bool = field(default=False, metadata={"help": "TUPE-R: add a T5-bucketed per-head relative bias"})
+    cls_reset: bool = field(default=True, metadata={"help": "untie [CLS] (position 0) with learned per-head θ₁, θ₂"})
+    num_buckets: int = field(default=32, metadata={"help": "TUPE-R buckets"})
+    max_distance: int = field(default=128, metadata={"help": "TUPE-R max distance"})
+    max_length: int | None = field(default=None, metadata={"help": "rows of the position table (default: max_position_embeddings)"})
+
+
+@register_position("tupe")
+class Tupe(PositionEncoding):
+    """TUPE: untied absolute position term (p_i U_Q)(p_j U_K)ᵀ/√(2d_h) with [CLS] reset (Ke et al. 2020)."""
+
+    Options = TupeOptions
+    has_layer_bias = True
+
+    def __init__(self, config, options: TupeOptions):
+        super().__init__(config, options)
+        d = config.hidden_size
+        self._max = options.max_length or config.max_position_embeddings
+        self.table = nn.Embedding(self._max, d)
+        self.norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.u_q = nn.Linear(d, d)
+        self.u_k = nn.Linear(d, d)
+        if options.cls_reset:
+            self.theta_cls_to_others = nn.Parameter(torch.zeros(self.num_heads))
+            self.theta_others_to_cls = nn.Parameter(torch.zeros(self.num_heads))
+        self.relative = (
+            BucketedRelativeBias(1, self.num_heads, options.num_buckets, options.max_distance) if options.relative else None
+        )
+
+    @property
+    def max_length(self):
+        return self._max
+
+    def score_scale(self, head_dim):
+        return 1.0 / math.sqrt(2 * head_dim)
+
+    def init_weights(self, std):
+        from transformers import initialization as init
+
+        if self.relative is not None:
+            init.normal_(self.relative.weight, mean=0.0, std=std)
+        if self.options.cls_reset:
+            init.zeros_(self.theta_cls_to_others)
+            init.zeros_(self.theta_others_to_cls)
+
+    def prepare(self, ctx: EncodingContext):
+        n, h, dh = ctx.seq_len, self.num_heads, self.head_dim
+        p = self.norm(self.table.weight[:n])  # [L, d]
+        pq = self.u_q(p).view(n, h, dh).transpose(0, 1)
+        pk = self.u_k(p).view(n, h, dh).transpose(0, 1)
+        bias = (pq @ pk.transpose(-1, -2)) / math.sqrt(2 * dh)  # [h, L, L], once for all layers
+        if self.relative is not None:
+            bias = bias + self.relative(n)[0]
+        if self.options.cls_reset:
+            bias = bias.clone()
+            bias[:, 1:, 0] = self.theta_others_to_cls[:, None]
+            bias[:, 0, :] = self.theta_cls_to_others[:, None]
+        ctx.state[self] = bias[None]
+
+    def layer_bias(self, layer, ctx):
+        return ctx.state[self]
+
+
+@dataclass(frozen=True)
+class DebertaOptions:
+    max_relative_positions: int | None = field(default=None, metadata={"help": "k: offsets clamp to [-k, k-1] (default: max_position_embeddings, DeBERTa v1)"})
+
+    def validate(self):
+        if self.max_relative_positions is not None and self.max_relative_positions < 1:
+            raise ValueError(f"max_relative_positions must be >= 1, got {self.max_relative_positions}")
+
+
+@register_position("deberta")
+class Deberta(PositionEncoding):
+    """DeBERTa disentangled attention: c2c + c2p + p2c with a shared relative table, scale 1/√(3d_h)."""
+
+    Options = DebertaOptions
+    translation_invariant = True
+    content_dependent_bias = True
+
+    def __init__(self, config, options: DebertaOptions):
+        super().__init__(config, options)
+        d = config.hidden_size
+        self.span = options.max_relative_positions or config.max_position_embeddings
+        self.rel_embeddings = nn.Embedding(2 * self.span, d)
+        self.pos_q = nn.ModuleList(nn.Linear(d, d) for _ in range(self.num_layers))
+        self.pos_k = nn.ModuleList(nn.Linear(d, d) for _ in range(self.num_layers))
+
+    @property
+    def shared_across_layers(self):
+        return False
+
+    def score_scale(self, head_dim):
+        return 1.0 / math.sqrt(3 * head_dim)
+
+    def prepare(self, ctx: EncodingContext):
+        k, n = self.span, ctx.seq_len
+        lo, hi = max(0, k - (n - 1)), min(2 * k - 1, k + n - 1)  # the table rows length n can reach
+        delta = (-relative_offsets(n, self.rel_embeddings.weight.device) + k).clamp(0, 2 * k - 1) - lo  # δ(i,j)
+        ctx.state[self] = (self.rel_embeddings.weight[lo : hi + 1], delta)
+
+    def _heads(self, x):  # [r, d] -> [h, r, d_h]
+        return x.view(x.shape[0], self.num_heads, self.head_dim).transpose(0, 1)
+
+    def content_bias(self, layer, q, k, ctx):
+        rel, delta = ctx.state[self]
+        b, h, L, _ = q.shape
+        k_r = self._heads(self.pos_k[layer](rel)).to(q.dtype)  # [h, r, d_h]
+        q_r = self._heads(self.pos_q[layer](rel)).to(q.dtype)
+        c2p = (q @ k_r.transpose(-1, -2)).gather(-1, delta.expand(b, h, L, L))  # q_i·K^r_δ(i,j)
+        p2c = (k @ q_r.transpose(-1, -2)).gather(-1, delta.expand(b, h, L, L)).transpose(-1, -2)  # k_j·Q^r_δ(j,i)
+        return (c2p + p2c) * self.score_scale(self.head_dim)

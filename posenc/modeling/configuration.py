@@ -1,0 +1,96 @@
+"""``PosencConfig``: BERT's size fields plus one ``position`` and one ``segment`` slot.
+
+Each slot is a registry name or ``{"name": ..., **options}``; it is validated when the config
+is built (unknown names/options fail with the closest match) and stored as a plain JSON dict
+with every option resolved, so ``save_pretrained``/``from_pretrained`` round-trip it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from ..encodings import normalize_spec
+
+SIZE_PRESETS: dict[str, dict[str, int]] = {
+    # a few-minute CPU model for tests and the quickstart
+    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512),
+    # the paper's BERT_SMALL (timing only in the paper): d=512, L=4, h=8
+    "small": dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, intermediate_size=2048),
+    # BERT_BASE: d=768, L=12, h=12
+    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+}
+
+
+def size_preset(name: str) -> dict[str, int]:
+    """Size fields of a named preset (``tiny``, ``small`` = BERT_SMALL, ``base`` = BERT_BASE)."""
+    from ..registry import did_you_mean
+
+    if name not in SIZE_PRESETS:
+        raise ValueError(f"unknown size preset {name!r}.{did_you_mean(name, list(SIZE_PRESETS))} Known: {', '.join(SIZE_PRESETS)}")
+    return dict(SIZE_PRESETS[name])
+
+
+class PosencConfig(PretrainedConfig):
+    """Configuration of a posenc encoder (field names as in ``BertConfig``).
+
+    Args:
+        position: position encoding name or ``{"name": ..., **options}`` (see ``posenc.list_encodings()``).
+        segment: segment encoding name or mapping (``none``, ``input``, ``diet``).
+        max_position_embeddings: rows of absolute tables (``absolute``, ``diet_abs``, ``tupe``) and
+            the default span of relative tables.
+    """
+
+    model_type = "posenc"
+
+    def __init__(
+        self,
+        vocab_size: int = 30522,
+        hidden_size: int = 768,
+        num_hidden_layers: int = 12,
+        num_attention_heads: int = 12,
+        intermediate_size: int = 3072,
+        hidden_act: str = "gelu",
+        hidden_dropout_prob: float = 0.1,
+        attention_probs_dropout_prob: float = 0.1,
+        max_position_embeddings: int = 512,
+        type_vocab_size: int = 2,
+        initializer_range: float = 0.02,
+        layer_norm_eps: float = 1e-12,
+        pad_token_id: int | None = 0,
+        position: Any = "absolute",
+        segment: Any = "input",
+        classifier_dropout: float | None = None,
+        tie_word_embeddings: bool = True,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.classifier_dropout = classifier_dropout
+        self.position = normalize_spec("position", position)
+        self.segment = normalize_spec("segment", segment)
+        super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
+        self.validate_sizes()
+
+    def validate_sizes(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} is not divisible by num_attention_heads "
+                f"{self.num_attention_heads}; pick a head count that divides it"
+            )
+        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                     "intermediate_size", "max_position_embeddings", "type_vocab_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
