@@ -1,0 +1,393 @@
+"""Task specs: a YAML file → a validated, frozen :class:`TaskSpec`.
+
+A task file names the task, its kind, text fields, labels, metrics, splits and where its data
+lives (``local`` files and/or a ``hub`` dataset). ``include: other.yaml`` (path relative to the
+including file) loads another spec first; keys given here then **replace** the included ones
+whole (as in lm-evaluation-harness; ``local:`` is not merged key by key). Every error names the
+file and line and, for an unknown key, the closest valid key::
+
+    tasks/glue/rte.yaml:7: unknown key 'metric' in task spec. Did you mean 'metrics'? ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+from posenc.options import OptionError, coerce
+from posenc.registry import did_you_mean
+
+
+class TaskSpecError(OptionError):
+    """A malformed task file (unknown key, wrong type, inconsistent fields); names file and line."""
+
+
+@dataclass(frozen=True)
+class LocalSplit:
+    """One split stored in a local file; ``header``/``columns``/``encoding`` override the
+    task-level defaults of :class:`LocalSource` for this file only."""
+
+    file: str = field(metadata={"help": "file name, relative to the task's data directory"})
+    header: bool | None = field(default=None, metadata={"help": "first line is a header (default: LocalSource.header)"})
+    columns: dict[str, Union[str, int, None]] | None = field(
+        default=None, metadata={"help": "role -> column name or 0-based index; replaces LocalSource.columns"})
+    encoding: str | None = field(default=None, metadata={"help": "text encoding (default: LocalSource.encoding)"})
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """How the task's files are laid out on disk (GLUE ``glue_data/<dir>/`` or a user's files).
+
+    ``columns`` maps the roles ``text_a``, ``text_b``, ``label``, ``idx`` to column names (files
+    with a header, jsonl keys) or 0-based indices (files without a header). Unset roles default
+    to ``text_fields`` / ``label_field``; without ``idx`` rows are numbered from 0.
+    """
+
+    splits: dict[str, Any] = field(metadata={"help": "split name -> file name or a LocalSplit mapping"})
+    dir: str = field(default="", metadata={"help": "sub-directory of data_dir holding the files (GLUE: 'RTE')"})
+    format: Literal["tsv", "csv", "jsonl"] | None = field(
+        default=None, metadata={"help": "file format; default from the file extension"})
+    encoding: str = field(default="utf-8", metadata={"help": "text encoding; utf-8-sig drops a BOM (MRPC)"})
+    header: bool = field(default=True, metadata={"help": "tsv/csv files start with a header line"})
+    columns: dict[str, Union[str, int, None]] = field(default_factory=dict, metadata={"help": "role -> column"})
+
+    def split(self, name: str) -> LocalSplit:
+        return self.splits[name]
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A Hugging Face Hub dataset, e.g. ``nyu-mll/glue`` with config ``rte``."""
+
+    path: str = field(metadata={"help": "dataset repository, e.g. nyu-mll/glue"})
+    name: str | None = field(default=None, metadata={"help": "dataset config name, e.g. rte"})
+    splits: dict[str, str] = field(default_factory=dict, metadata={"help": "our split -> hub split (default: same)"})
+    columns: dict[str, Union[str, None]] = field(
+        default_factory=dict, metadata={"help": "role -> hub column (default: text_fields, label_field, idx)"})
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    """Where a test split's predictions go in a leaderboard submission."""
+
+    file: str = field(metadata={"help": "file name in the submission folder, e.g. CoLA.tsv"})
+    rows: int | None = field(default=None, metadata={"help": "expected number of predictions (checked)"})
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A sequence classification or regression task. See ``tasks/glue/*.yaml`` for examples."""
+
+    name: str = field(metadata={"help": "registry name (default: the file name without .yaml)"})
+    kind: Literal["classification", "regression"] = field(metadata={"help": "classification or regression"})
+    text_fields: list[str] = field(metadata={"help": "one or two text fields (a pair becomes [CLS] a [SEP] b [SEP])"})
+    metrics: list[str] = field(metadata={"help": "metric names from posenc.metrics"})
+    main_metric: str = field(metadata={"help": "metric used to pick the best checkpoint; one of metrics or 'combined'"})
+    label_names: list[str] | None = field(default=None, metadata={"help": "class names in class-id order"})
+    file_labels: list[str] | None = field(
+        default=None, metadata={"help": "labels as written in the files, in class-id order (default: label_names)"})
+    label_field: str = field(default="label", metadata={"help": "name of the label field"})
+    greater_is_better: bool = field(default=True, metadata={"help": "direction of main_metric"})
+    train_split: str | None = field(default="train", metadata={"help": "split to train on (null: evaluation only)"})
+    eval_splits: list[str] = field(default_factory=lambda: ["validation"], metadata={"help": "labelled eval splits"})
+    test_splits: list[str] = field(default_factory=list, metadata={"help": "unlabelled splits (label -1)"})
+    max_length: int = field(default=128, metadata={"help": "default max tokens per example"})
+    local: LocalSource | None = field(default=None, metadata={"help": "local file layout"})
+    hub: HubSource | None = field(default=None, metadata={"help": "Hugging Face Hub location"})
+    submission: dict[str, SubmissionFile] = field(
+        default_factory=dict, metadata={"help": "test split -> leaderboard submission file"})
+    predict_with: str | None = field(
+        default=None, metadata={"help": "task whose fine-tuned model predicts this one (AX: mnli)"})
+    description: str = field(default="", metadata={"help": "one line for listings"})
+    source_file: str | None = field(default=None, compare=False, metadata={"help": "(set by the loader)"})
+
+    @property
+    def num_labels(self) -> int:
+        """Classes for classification; 1 for regression (the model's output width)."""
+        return len(self.label_names) if self.kind == "classification" else 1
+
+    @property
+    def is_pair(self) -> bool:
+        return len(self.text_fields) == 2
+
+    @property
+    def splits(self) -> list[str]:
+        """Every split: train, eval, test (in that order)."""
+        out = ([self.train_split] if self.train_split else []) + list(self.eval_splits) + list(self.test_splits)
+        return list(dict.fromkeys(out))
+
+    @property
+    def problem_type(self) -> str:
+        """The transformers ``problem_type`` for this task."""
+        return "regression" if self.kind == "regression" else "single_label_classification"
+
+    @property
+    def labels_in_files(self) -> list[str] | None:
+        return self.file_labels or self.label_names
+
+
+# ---- YAML with line numbers -----------------------------------------------------------------
+
+_NOT_KEYS = {"source_file"}
+SPEC_KEYS = [f.name for f in dataclasses.fields(TaskSpec) if f.name not in _NOT_KEYS] + ["include"]
+
+
+@dataclass
+class _Origin:
+    """Where a top-level key came from: its file, and the line of every key path in that file."""
+
+    file: str
+    lines: dict[tuple, int]
+
+    def line(self, path: tuple) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def at(self, path: tuple) -> str:
+        return f"{self.file}:{self.line(path)}"
+
+
+def _key_lines(node, path: tuple, out: dict) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            p = path + (k.value,)
+            out[p] = k.start_mark.line + 1
+            _key_lines(v, p, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out[path + (i,)] = v.start_mark.line + 1
+            _key_lines(v, path + (i,), out)
+
+
+def _read_yaml(path: Path) -> tuple[dict, dict]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise TaskSpecError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise TaskSpecError(f"{path}:1: a task file must be a mapping of keys, got {type(data).__name__}")
+    lines: dict = {}
+    _key_lines(node, (), lines)
+    return data, lines
+
+
+def _resolve_include(value, origin: _Origin, path: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise TaskSpecError(f"{origin.at(('include',))}: include must be a file name, got {value!r}")
+    target = Path(value)
+    if not target.is_absolute():
+        target = path.parent / target
+    if target.suffix not in (".yaml", ".yml"):  # a registered task name: `include: mnli`
+        from .registry import task_path
+
+        return Path(task_path(value))
+    if not target.is_file():
+        raise TaskSpecError(f"{origin.at(('include',))}: included file {str(target)!r} does not exist")
+    return target
+
+
+def _collect(path: Path, stack: tuple = ()) -> tuple[dict, dict[str, _Origin]]:
+    """Raw key → value with includes applied, and key → origin for error messages."""
+    path = path.resolve()
+    if path in stack:
+        chain = " -> ".join(str(p) for p in stack + (path,))
+        raise TaskSpecError(f"{path}:1: include cycle: {chain}")
+    data, lines = _read_yaml(path)
+    origin = _Origin(str(path), lines)
+    merged: dict = {}
+    origins: dict[str, _Origin] = {}
+    if "include" in data:
+        merged, origins = _collect(_resolve_include(data["include"], origin, path), stack + (path,))
+        merged.pop("name", None)  # a variant never inherits its parent's name
+    for key, value in data.items():
+        if key == "include":
+            continue
+        merged[key] = value
+        origins[key] = origin
+    return merged, origins
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+def _fail(origin: _Origin, path: tuple, message: str):
+    raise TaskSpecError(f"{origin.at(path)}: {message}")
+
+
+def _check_keys(cls, data, origin: _Origin, path: tuple, what: str) -> dict:
+    if not isinstance(data, dict):
+        _fail(origin, path, f"{what} must be a mapping, got {data!r}")
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in _NOT_KEYS]
+    for k in data:
+        if k not in names:
+            _fail(origin, path + (k,), f"unknown key {k!r} in {what}.{did_you_mean(str(k), names)} "
+                                       f"Valid keys: {', '.join(names)}")
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING and f.name not in _NOT_KEYS]
+    for k in required:
+        if k not in data:
+            _fail(origin, path, f"{what} is missing the required key {k!r}")
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for k, v in data.items():
+        try:
+            out[k] = coerce(v, hints[k], f"{origin.at(path + (k,))}: key {'.'.join(map(str, path + (k,)))!r}")
+        except OptionError as e:
+            raise TaskSpecError(str(e)) from None
+    return out
+
+
+def _build_local(data, origin: _Origin) -> LocalSource:
+    path = ("local",)
+    raw = dict(data) if isinstance(data, dict) else data
+    if isinstance(raw, dict) and isinstance(raw.get("splits"), dict):
+        splits = {}
+        for split, spec in raw["splits"].items():
+            sp = path + ("splits", split)
+            if isinstance(spec, str):
+                spec = {"file": spec}
+            splits[split] = LocalSplit(**_check_keys(LocalSplit, spec, origin, sp, f"local.splits.{split}"))
+        raw["splits"] = splits
+    elif isinstance(raw, dict) and "splits" in raw:
+        _fail(origin, path + ("splits",), "local.splits must map split names to files")
+    return LocalSource(**_check_keys(LocalSource, raw, origin, path, "local"))
+
+
+def _build_submission(data, origin: _Origin) -> dict:
+    if not isinstance(data, dict):
+        _fail(origin, ("submission",), f"submission must map test splits to files, got {data!r}")
+    out = {}
+    for split, spec in data.items():
+        if isinstance(spec, str):
+            spec = {"file": spec}
+        out[split] = SubmissionFile(**_check_keys(SubmissionFile, spec, origin, ("submission", split),
+                                                  f"submission.{split}"))
+    return out
+
+
+_ROLES = ("text_a", "text_b", "label", "idx")
+
+
+def _validate(spec: TaskSpec, origins: dict[str, _Origin], default: _Origin) -> None:
+    from posenc.metrics import METRICS
+
+    def fail(key: str, message: str, sub: tuple = ()):
+        _fail(origins.get(key, default), (key,) + sub, message)
+
+    if len(spec.text_fields) not in (1, 2):
+        fail("text_fields", f"text_fields must list 1 or 2 fields, got {spec.text_fields}")
+    if spec.kind == "classification":
+        if not spec.label_names or len(spec.label_names) < 2:
+            fail("label_names" if "label_names" in origins else "kind",
+                 "a classification task needs label_names with at least 2 classes")
+        if len(set(spec.label_names)) != len(spec.label_names):
+            fail("label_names", f"label_names has duplicates: {spec.label_names}")
+        if spec.file_labels is not None and len(spec.file_labels) != len(spec.label_names):
+            fail("file_labels", f"file_labels needs one entry per label name ({len(spec.label_names)})")
+    elif spec.label_names or spec.file_labels:
+        fail("label_names" if "label_names" in origins else "file_labels",
+             "a regression task has no label_names/file_labels")
+    for i, m in enumerate(spec.metrics):
+        if m not in METRICS:
+            fail("metrics", f"unknown metric {m!r}.{did_you_mean(m, METRICS.names())} Known: {', '.join(METRICS.names())}",
+                 (i,))
+        if METRICS.get(m).kind != spec.kind:
+            fail("metrics", f"metric {m!r} is for {METRICS.get(m).kind} tasks, not {spec.kind}", (i,))
+    if not spec.metrics:
+        fail("metrics", "metrics must list at least one metric")
+    allowed = list(spec.metrics) + (["combined"] if len(spec.metrics) > 1 else [])
+    if spec.main_metric not in allowed:
+        fail("main_metric", f"main_metric {spec.main_metric!r} is not one of {allowed}."
+                            f"{did_you_mean(spec.main_metric, allowed)}")
+    if spec.max_length < 8:
+        fail("max_length", f"max_length must be at least 8, got {spec.max_length}")
+    for s in spec.test_splits:
+        if s == spec.train_split or s in spec.eval_splits:
+            fail("test_splits", f"split {s!r} is both a test split and a train/eval split")
+    if not spec.splits:
+        fail("eval_splits", "the task defines no split at all")
+    if spec.local is None and spec.hub is None:
+        _fail(default, (), "the task needs a data source: 'local' (files) and/or 'hub'")
+    if spec.local is not None:
+        o = origins.get("local", default)
+        for s in spec.splits:
+            if s not in spec.local.splits:
+                _fail(o, ("local", "splits"), f"split {s!r} has no file in local.splits "
+                                              f"(has: {', '.join(spec.local.splits) or 'none'})")
+        extra = [s for s in spec.local.splits if s not in spec.splits]
+        if extra:
+            _fail(o, ("local", "splits", extra[0]), f"local.splits names {extra[0]!r}, which is not one of "
+                                                    f"the task's splits {spec.splits}")
+        for cols, sub in [(spec.local.columns, ("local", "columns"))] + [
+                (sp.columns or {}, ("local", "splits", n, "columns")) for n, sp in spec.local.splits.items()]:
+            for role in cols:
+                if role not in _ROLES:
+                    _fail(o, sub + (role,), f"unknown column role {role!r}.{did_you_mean(role, list(_ROLES))} "
+                                            f"Roles: {', '.join(_ROLES)}")
+    if spec.hub is not None:
+        o = origins.get("hub", default)
+        for role in spec.hub.columns:
+            if role not in _ROLES:
+                _fail(o, ("hub", "columns", role), f"unknown column role {role!r}."
+                                                   f"{did_you_mean(role, list(_ROLES))} Roles: {', '.join(_ROLES)}")
+    for s in spec.submission:
+        if s not in spec.test_splits:
+            fail("submission", f"submission names {s!r}, which is not a test split {spec.test_splits}", (s,))
+
+
+def spec_from_dict(data: dict, *, origins: dict[str, _Origin] | None = None, source_file: str | None = None,
+                   default_name: str | None = None) -> TaskSpec:
+    """Validate a plain mapping into a :class:`TaskSpec` (what :func:`load_task_spec` does after
+    reading YAML). ``origins`` supplies file/line for errors."""
+    default = _Origin(source_file or "<task spec>", {})
+    origins = origins or {k: default for k in data}
+    keys = [k for k in SPEC_KEYS if k != "include"]
+    for k in data:
+        if k not in keys:
+            o = origins.get(k, default)
+            _fail(o, (k,), f"unknown key {k!r} in task spec.{did_you_mean(str(k), keys)} Valid keys: {', '.join(keys)}")
+    data = dict(data)
+    if "name" not in data and default_name:
+        data["name"] = default_name
+    for k in ("name", "kind", "text_fields", "metrics", "main_metric"):
+        if k not in data:
+            _fail(default, (), f"the task spec is missing the required key {k!r}")
+    hints = typing.get_type_hints(TaskSpec)
+    kwargs: dict = {}
+    for k, v in data.items():
+        o = origins.get(k, default)
+        if k == "local" and v is not None:
+            kwargs[k] = _build_local(v, o)
+        elif k == "hub" and v is not None:
+            kwargs[k] = HubSource(**_check_keys(HubSource, v, o, ("hub",), "hub"))
+        elif k == "submission" and v is not None:
+            kwargs[k] = _build_submission(v, o)
+        else:
+            try:
+                kwargs[k] = coerce(v, hints[k], f"{o.at((k,))}: key {k!r}")
+            except OptionError as e:
+                raise TaskSpecError(str(e)) from None
+    spec = TaskSpec(**kwargs, source_file=source_file)
+    _validate(spec, origins, default)
+    return spec
+
+
+def load_task_spec(path: str | Path) -> TaskSpec:
+    """Load and validate a task YAML file (``include:`` applied). The task name defaults to the
+    file name without ``.yaml``. Raises :class:`TaskSpecError` naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"task file {str(path)!r} does not exist")
+    data, origins = _collect(path)
+    return spec_from_dict(data, origins=origins, source_file=str(path.resolve()), default_name=path.stem)
