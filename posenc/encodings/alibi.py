@@ -16,16 +16,16 @@ from . import register_position
 from .base import EncodingContext, PositionEncoding, relative_offsets
 
 
-def alibi_slopes(num_heads: int, max_bias: float = 8.0) -> torch.Tensor:
+def alibi_slopes(num_heads: int, max_bias: float = 8.0) -> list[float]:
     """Geometric slopes 2^(−max_bias·h/H); for H not a power of two, the ALiBi paper's interleave."""
     def power_of_two(n):
         return [2.0 ** (-max_bias * (i + 1) / n) for i in range(n)]
 
     if math.log2(num_heads).is_integer():
-        return torch.tensor(power_of_two(num_heads))
+        return power_of_two(num_heads)
     closest = 2 ** math.floor(math.log2(num_heads))
     extra = power_of_two(2 * closest)[0::2][: num_heads - closest]
-    return torch.tensor(power_of_two(closest) + extra)
+    return power_of_two(closest) + extra
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,13 @@ class Alibi(PositionEncoding):
 
     def __init__(self, config, options: AlibiOptions):
         super().__init__(config, options)
-        self.register_buffer("slopes", alibi_slopes(self.num_heads, options.max_bias), persistent=False)
+        # plain floats, not a buffer: from_pretrained builds modules on the meta device and does not
+        # restore non-persistent buffers
+        self.slopes = alibi_slopes(self.num_heads, options.max_bias)
 
     def prepare(self, ctx: EncodingContext):
-        dist = relative_offsets(ctx.seq_len, self.slopes.device).abs().float()
-        ctx.state[self] = -self.slopes[:, None, None] * dist  # [h, L, L]
+        dist = relative_offsets(ctx.seq_len, ctx.device).abs().float()
+        ctx.state[self] = -torch.tensor(self.slopes, device=ctx.device)[:, None, None] * dist  # [h, L, L]
 
     def layer_bias(self, layer, ctx):
         return ctx.state[self][None]

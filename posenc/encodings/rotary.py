@@ -43,11 +43,13 @@ class Rotary(PositionEncoding):
         self.rot_dim = int(self.head_dim * options.fraction) // 2 * 2
         if self.rot_dim < 2:
             raise ValueError(f"rotary: fraction {options.fraction} of head dim {self.head_dim} leaves nothing to rotate")
-        inv = 1.0 / (options.base ** (torch.arange(0, self.rot_dim, 2, dtype=torch.float32) / self.rot_dim))
-        self.register_buffer("inv_freq", inv, persistent=False)
 
     def prepare(self, ctx: EncodingContext):
-        ang = ctx.position_ids.to(torch.float32)[..., None] * self.inv_freq  # [b, L, d_r/2]
+        # computed here, not stored as a buffer: from_pretrained builds modules on the meta device
+        # and does not restore non-persistent buffers
+        exponents = torch.arange(0, self.rot_dim, 2, device=ctx.device, dtype=torch.float32) / self.rot_dim
+        inv = 1.0 / (self.options.base ** exponents)
+        ang = ctx.position_ids.to(torch.float32)[..., None] * inv  # [b, L, d_r/2]
         ang = torch.cat((ang, ang), dim=-1)[:, None]  # [b, 1, L, d_r]
         ctx.state[self] = (ang.cos(), ang.sin())
 
