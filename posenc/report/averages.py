@@ -1,115 +1,120 @@
-"""GLUE score and the paper's 7-number average, computed over the tasks present.
+"""GLUE score and the DIET paper's 7-number average over the tasks a report actually has.
 
-Local helpers: ``posenc.metrics`` did not exist when this was written; if it later provides
-``glue_score``/``paper_average`` with the same meaning, these can delegate to it.
-
-* **paper average** (DIET §5.2): plain mean of MNLI-m, MNLI-mm, QQP, QNLI, SST-2, CoLA, STS-B,
-  each the task's main metric (the paper does not say which metric per task).
-* **GLUE score** (Wang et al. 2019): mean over GLUE tasks of the task score, where a task with two
-  metrics scores their mean (MRPC/QQP: F1 and accuracy; STS-B: Pearson and Spearman; MNLI:
-  matched and mismatched accuracy).
-
-Both are returned with the list of missing components, never silently over fewer tasks.
+The per-task definitions come from :mod:`posenc.metrics` (``GLUE_TASK_METRICS``, ``PAPER_COLUMNS``:
+e.g. STS-B counts Spearman and QQP accuracy in the paper average). Its ``glue_score`` and
+``paper_average`` demand every task; a report usually has a subset, so here the same per-task
+numbers are averaged over the present tasks only, and the missing ones are listed. When all are
+present the values equal ``posenc.metrics.glue_score`` / ``paper_average`` (checked in tests).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
-PAPER_COLUMNS = ("mnli_m", "mnli_mm", "qqp", "qnli", "sst2", "cola", "stsb")
-GLUE_TASKS = ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli")
-# metric-name fragments whose mean forms the GLUE task score (besides the main metric)
-_GLUE_PARTS = {"mrpc": ("f1", "accuracy"), "qqp": ("f1", "accuracy"), "stsb": ("pearson", "spearman")}
-_MNLI_MM = ("mnli_mm", "mnli_mismatched", "mnlimm")
-_MNLI_M = ("mnli_m", "mnli_matched", "mnlim")
+from ..metrics import GLUE_TASK_METRICS, PAPER_COLUMNS
+
+GLUE_TASKS = tuple(GLUE_TASK_METRICS)
+_MNLI = {"mnlim": "mnli_matched", "mnlimatched": "mnli_matched",
+         "mnlimm": "mnli_mismatched", "mnlimismatched": "mnli_mismatched"}
 
 
 def norm_task(name: str) -> str:
-    """``"SST-2"`` -> ``"sst2"``, ``"sts_b"`` -> ``"stsb"``; mnli variants keep an ``_m``/``_mm``."""
-    n = str(name).lower().replace("-", "_")
-    for full in _MNLI_MM:
-        if n.replace("_", "") == full.replace("_", ""):
-            return "mnli_mm"
-    for full in _MNLI_M:
-        if n.replace("_", "") == full.replace("_", ""):
-            return "mnli_m"
-    return n.replace("_", "")
+    """``"SST-2"`` -> ``"sst2"``, ``"MNLI-mm"`` -> ``"mnli_mismatched"`` (posenc.metrics' names)."""
+    key = "".join(ch for ch in str(name).lower() if ch.isalnum())
+    return _MNLI.get(key, key)
 
 
-def _is_mm(metric: str) -> bool:
-    m = metric.lower()
-    return "mismatched" in m or m.startswith("mm_") or m.endswith("_mm") or "_mm_" in m
+def is_mismatched(metric: str) -> bool:
+    """Whether a metric name denotes MNLI's mismatched split (``mm_accuracy``,
+    ``validation_mismatched/accuracy``, ``accuracy_mm``, ...)."""
+    tokens = re.split(r"[^a-z0-9]+", str(metric).lower())
+    return "mm" in tokens or any("mismatched" in t for t in tokens)
 
 
-def task_values(rows: pd.DataFrame) -> dict[str, float]:
-    """Per normalised task, the median main metric of one encoding's aggregate rows; an ``mnli``
-    task whose metrics include a mismatched variant yields both ``mnli_m`` and ``mnli_mm``."""
-    out = {}
+def _base_metric(metric: str) -> str:
+    tokens = [t for t in re.split(r"[^a-z0-9]+", metric.lower()) if t and t != "mm" and "matched" not in t
+              and t not in ("validation", "eval", "dev")]
+    return "_".join(tokens) or metric
+
+
+def task_metrics(rows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """One encoding's aggregate rows -> ``{task: {metric: median}}``; an ``mnli`` row carrying
+    mismatched metrics is split into ``mnli_matched`` and ``mnli_mismatched``."""
+    out: dict[str, dict[str, float]] = {}
     for _, r in rows.iterrows():
+        mets = {c[7:]: float(r[c]) for c in r.index if c.startswith("median.") and pd.notna(r[c])}
+        mets.setdefault(r["main_metric"], float(r["median"]))
         t = norm_task(r["task"])
-        if t == "mnli":
-            out["mnli_m"] = r["median"]
-            mm = [c for c in r.index if c.startswith("median.") and _is_mm(c[7:]) and pd.notna(r[c])]
-            if mm:
-                out["mnli_mm"] = r[mm[0]]
+        if t == "mnli" and not any(is_mismatched(m) for m in mets):
+            out["mnli_matched"] = mets  # one MNLI number: the matched split (mismatched is reported missing)
+        elif t == "mnli":
+            out["mnli_matched"] = {_base_metric(m): v for m, v in mets.items() if not is_mismatched(m)}
+            out["mnli_mismatched"] = {_base_metric(m): v for m, v in mets.items() if is_mismatched(m)}
         else:
-            out[t] = r["median"]
+            out[t] = mets
     return out
 
 
-def glue_task_scores(rows: pd.DataFrame) -> dict[str, float]:
-    """GLUE task score per task present (see module docstring)."""
-    scores = {}
-    for _, r in rows.iterrows():
-        t = norm_task(r["task"])
-        base = "mnli" if t in ("mnli", "mnli_m", "mnli_mm") else t
-        if base not in GLUE_TASKS:
+def paper_values(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The paper's Table 2 numbers present in ``results`` (column -> value), per PAPER_COLUMNS."""
+    vals = {}
+    for col, metric in PAPER_COLUMNS.items():
+        src = results.get(col) or (results.get("mnli") if col == "mnli_matched" else None)
+        if src and metric in src:
+            vals[col] = src[metric]
+    return vals
+
+
+def paper_average(results: dict[str, dict[str, float]]) -> tuple[float, list[str]]:
+    """(mean of the paper's 7 numbers present, the missing ones as ``task:metric``)."""
+    vals = paper_values(results)
+    missing = [f"{c}:{m}" for c, m in PAPER_COLUMNS.items() if c not in vals]
+    return (sum(vals.values()) / len(vals) if vals else math.nan), missing
+
+
+def glue_task_scores(results: dict[str, dict[str, float]]) -> tuple[dict[str, float], list[str]]:
+    """({GLUE task: its leaderboard number}, missing ``task`` or ``task:metric``)."""
+    scores, missing = {}, []
+    res = dict(results)
+    if "mnli" not in res and "mnli_matched" in res and "mnli_mismatched" in res:
+        mm, m = res["mnli_mismatched"], res["mnli_matched"]
+        if "accuracy" in m and "accuracy" in mm:
+            res["mnli"] = {"accuracy": (m["accuracy"] + mm["accuracy"]) / 2}
+    elif "mnli_matched" in res and "mnli" not in res:
+        missing.append("mnli_mismatched")
+    for task, metrics in GLUE_TASK_METRICS.items():
+        if task not in res:
+            if not (task == "mnli" and "mnli_mismatched" in missing):
+                missing.append(task)
             continue
-        vals = [r["median"]]
-        for frag in _GLUE_PARTS.get(base, ()):
-            vals += [r[c] for c in r.index if c.startswith("median.") and frag in c[7:].lower()
-                     and c[7:] != r["main_metric"] and pd.notna(r[c])]
-        if base == "mnli":
-            vals += [r[c] for c in r.index if c.startswith("median.") and _is_mm(c[7:]) and pd.notna(r[c])]
-            scores.setdefault("mnli", []).extend(vals)
-        else:
-            scores[base] = vals
-    return {t: sum(v) / len(v) for t, v in scores.items()}
+        absent = [m for m in metrics if m not in res[task]]
+        if absent:
+            missing.append(f"{task}:{','.join(absent)}")
+            continue
+        scores[task] = sum(res[task][m] for m in metrics) / len(metrics)
+    return scores, missing
 
 
-def paper_average(values: dict[str, float]) -> tuple[float, list[str]]:
-    """(mean over the present paper columns, missing columns); NaN when none is present."""
-    present = [values[c] for c in PAPER_COLUMNS if c in values and not _nan(values[c])]
-    missing = [c for c in PAPER_COLUMNS if c not in values or _nan(values[c])]
-    return (sum(present) / len(present) if present else math.nan), missing
-
-
-def glue_score(task_scores: dict[str, float]) -> tuple[float, list[str]]:
-    """(mean GLUE task score over present tasks, missing GLUE tasks)."""
-    present = [task_scores[t] for t in GLUE_TASKS if t in task_scores and not _nan(task_scores[t])]
-    missing = [t for t in GLUE_TASKS if t not in task_scores]
-    return (sum(present) / len(present) if present else math.nan), missing
+def glue_score(results: dict[str, dict[str, float]]) -> tuple[float, list[str], int]:
+    """(mean GLUE task number over present tasks, missing, number of tasks used)."""
+    scores, missing = glue_task_scores(results)
+    return (sum(scores.values()) / len(scores) if scores else math.nan), missing, len(scores)
 
 
 def averages_table(agg: pd.DataFrame) -> pd.DataFrame:
-    """One row per encoding: paper_avg, its missing columns, glue_score, its missing tasks."""
+    """One row per encoding: paper_avg (+ n, missing) and glue_score (+ n, missing)."""
     cols = ["encoding", "paper_avg", "paper_avg_n", "paper_avg_missing", "glue_score", "glue_n", "glue_missing"]
     if agg.empty:
         return pd.DataFrame(columns=cols)
     rows = []
     for enc, grp in agg.groupby("encoding", sort=True):
-        pavg, pmiss = paper_average(task_values(grp))
-        gs, gmiss = glue_score(glue_task_scores(grp))
+        res = task_metrics(grp)
+        pavg, pmiss = paper_average(res)
+        gs, gmiss, gn = glue_score(res)
         rows.append({"encoding": enc, "paper_avg": pavg, "paper_avg_n": len(PAPER_COLUMNS) - len(pmiss),
-                     "paper_avg_missing": ",".join(pmiss), "glue_score": gs,
-                     "glue_n": len(GLUE_TASKS) - len(gmiss), "glue_missing": ",".join(gmiss)})
+                     "paper_avg_missing": ", ".join(pmiss), "glue_score": gs, "glue_n": gn,
+                     "glue_missing": ", ".join(gmiss)})
     return pd.DataFrame(rows, columns=cols)
-
-
-def _nan(v) -> bool:
-    try:
-        return math.isnan(float(v))
-    except (TypeError, ValueError):
-        return True

@@ -23,8 +23,18 @@ def load_position_module(model_dir: Path):
     """(position encoding module) of the saved model in ``model_dir``; raises on failure."""
     import posenc  # noqa: F401  (registers the posenc model type with transformers' Auto classes)
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
-    model = AutoModel.from_pretrained(str(model_dir))
+    # an MLM checkpoint loaded as the bare encoder reports its unused head; keep the report quiet
+    level, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(model_dir))
+    finally:
+        hf_logging.set_verbosity(level)
+        if bar:
+            hf_logging.enable_progress_bar()
     enc = getattr(model, "position_encoding", None)
     if enc is None:  # a task-head model keeps the encoder under .posenc
         enc = getattr(getattr(model, "posenc", None), "position_encoding", None)

@@ -24,7 +24,7 @@ def render(rep: Report) -> str:
     body = [f'<h1>posenc comparison report</h1><p class="banner">{html.escape(BANNER)}</p>']
     for s in sections(rep):
         body.append(f'<h2 id="{s.key}">{html.escape(s.title)}</h2>')
-        if s.key == "summary":
+        if s.key in ("summary", "figure_errors"):
             body.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in s.text) + "</ul>")
         else:
             body += [f"<p>{html.escape(t)}</p>" for t in s.text]

@@ -26,7 +26,7 @@ def render(rep: Report, out_dir: Path) -> str:
     lines = ["# posenc comparison report", "", f"> **{BANNER}**", ""]
     for s in sections(rep):
         lines += [f"## {s.title}", ""]
-        lines += [f"- {t}" if s.key == "summary" else t for t in s.text] + [""]
+        lines += [f"- {t}" if s.key in ("summary", "figure_errors") else t for t in s.text] + [""]
         if s.table is not None and not s.table.empty:
             lines += [md_table(s.table), ""]
     if rep.plots:

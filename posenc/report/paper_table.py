@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from .averages import PAPER_COLUMNS, norm_task, paper_average, task_values
+from .averages import PAPER_COLUMNS, norm_task, paper_average, paper_values, task_metrics
 
 # DIET paper Table 2 (GLUE dev, BERT_BASE, median of 5 runs); numbers exactly as printed.
 PAPER_TABLE2 = [
@@ -61,26 +61,38 @@ def where(slot: str, kind: str) -> str:
 def table2(finetune: pd.DataFrame, runs: pd.DataFrame, fmt=lambda v: f"{100 * v:.1f}") -> pd.DataFrame:
     """One row per encoding in Table 2's layout; metrics ×100; extra tasks become extra columns.
 
-    Avg is the paper's mean of 7 numbers, over the present ones only (``Avg (n/7)``)."""
+    Each paper column uses posenc.metrics.PAPER_COLUMNS' metric (e.g. STS-B Spearman); when a run
+    lacks it, the task's main metric is shown with a ``†``. Avg is the paper's mean of 7 numbers
+    over the present ones only (``Avg over``)."""
     if finetune.empty:
         return pd.DataFrame(columns=TABLE2_COLUMNS + ["Avg", "Avg over"])
     opts = runs.groupby("encoding")["position_options"].first().to_dict() if not runs.empty else {}
-    extra = sorted({t for t in finetune["task"] if norm_task(t) not in set(PAPER_COLUMNS) | {"mnli"}})
+    known = set(PAPER_COLUMNS) | {"mnli"}
+    extra = sorted({t for t in finetune["task"] if norm_task(t) not in known})
     rows = []
     for enc, grp in finetune.groupby("encoding", sort=True):
-        vals = task_values(grp)
+        res = task_metrics(grp)
+        vals = paper_values(res)
+
+        def cell(col):
+            if col in vals:
+                return fmt(vals[col])
+            r = grp[grp["task"].map(norm_task) == col]
+            return fmt(r["median"].iloc[0]) + "†" if len(r) else "–"
+
         first = grp.iloc[0]
-        m, mm = vals.get("mnli_m"), vals.get("mnli_mm")
         row = {"Model": model_name(first["position"], opts.get(enc)) + f" [{enc}]",
-               "Position": where(first["position"], "position"), "Segment": where(first["segment"], "segment"),
-               "MNLI (m/mm)": "–" if m is None and mm is None else
-               f"{fmt(m) if m is not None else '–'} / {fmt(mm) if mm is not None else '–'}"}
+               "Position": where(first["position"], "position"), "Segment": where(first["segment"], "segment")}
+        m, mm = cell("mnli_matched"), cell("mnli_mismatched")
+        if m == "–" and "mnli" in set(grp["task"].map(norm_task)):
+            m = fmt(grp[grp["task"].map(norm_task) == "mnli"]["median"].iloc[0]) + "†"
+        row["MNLI (m/mm)"] = "–" if m == mm == "–" else f"{m} / {mm}"
         for key, col in _TASK_COLUMNS.items():
-            row[col] = fmt(vals[key]) if key in vals else "–"
+            row[col] = cell(key)
         for t in extra:
             r = grp[grp["task"] == t]
             row[t] = fmt(r["median"].iloc[0]) if len(r) else "–"
-        avg, missing = paper_average(vals)
+        avg, missing = paper_average(res)
         row["Avg"] = "–" if avg != avg else fmt(avg)
         row["Avg over"] = f"{len(PAPER_COLUMNS) - len(missing)}/7"
         rows.append(row)

@@ -115,19 +115,26 @@ def length_generalisation(probes: pd.DataFrame, path: Path) -> Plot | None:
                  "MLM loss at each evaluation length; encodings that cannot run longer inputs are listed in the table.")
 
 
-def bias_vs_offset(bias: np.ndarray, path: Path, title: str, max_offset: int | None = None) -> Plot | None:
-    """Bias against offset i − j per head (first layer), from ``bias [layers, heads, L, L]``.
+def offset_curves(bias: np.ndarray, max_offset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, curves [heads, offsets]) for the first layer of ``bias [layers, heads, L, L]``.
 
-    Each offset's value is the mean of its diagonal, which for a relative encoding (constant
-    diagonals) is the learned scalar itself."""
+    Offset = i − j (query − key). Each value is the mean of that diagonal, which for a relative
+    encoding (constant diagonals) is the learned scalar itself."""
     b = np.asarray(bias, dtype=float)
     if b.ndim != 4:
         raise ValueError(f"bias must be [layers, heads, L, L], got shape {b.shape}")
     L = b.shape[-1]
     k = L - 1 if max_offset is None else min(max_offset, L - 1)
     offsets = np.arange(-k, k + 1)
-    # offset = i − j; np.diagonal(offset=d) holds entries [i, i + d], i.e. i − j = −d
+    # np.diagonal(offset=d) holds entries [i, i + d], i.e. i − j = −d
     curves = np.stack([np.diagonal(b[0], offset=-o, axis1=-2, axis2=-1).mean(-1) for o in offsets], -1)
+    return offsets, curves
+
+
+def bias_vs_offset(bias: np.ndarray, path: Path, title: str, max_offset: int | None = None) -> Plot | None:
+    """Bias against offset i − j, one line per head of the first layer (paper Fig. 7 style)."""
+    b = np.asarray(bias, dtype=float)
+    offsets, curves = offset_curves(b, max_offset)
     fig, (ax,) = _figure(1, panel=(6.5, 4.0))
     for h in range(curves.shape[0]):
         ax.plot(offsets, curves[h], lw=1, label=f"head {h}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import aggregate, compare, paper_table
-from .averages import PAPER_COLUMNS
+from .averages import GLUE_TASKS, PAPER_COLUMNS
 from .build import BANNER, Report
 
 DISPLAY_NOTE = "Metrics in [−1, 1] (accuracy, F1, MCC, correlations) are shown ×100; losses as they are."
@@ -101,7 +101,7 @@ def averages_table(rep: Report) -> pd.DataFrame:
     for _, r in rep.averages.iterrows():
         rows.append({"Encoding": r["encoding"], "Paper avg (×100)": num(r["paper_avg"], True),
                      "over": f"{r['paper_avg_n']}/7", "missing": r["paper_avg_missing"] or "none",
-                     "GLUE score (×100)": num(r["glue_score"], True), "GLUE tasks": f"{r['glue_n']}/9",
+                     "GLUE score (×100)": num(r["glue_score"], True), "GLUE tasks": f"{r['glue_n']}/{len(GLUE_TASKS)}",
                      "GLUE missing": r["glue_missing"] or "none"})
     return pd.DataFrame(rows)
 
@@ -156,12 +156,14 @@ def sections(rep: Report, include_paper: bool = True) -> list[Section]:
     if not rep.finetune.empty:
         t2 = paper_table.table2(rep.finetune, rep.runs)
         out.append(Section("table2", "Table 2 layout (this report's runs)", [
-            "Medians over seeds at the chosen learning rate, ×100; Avg = mean of the paper's 7 numbers "
-            "(MNLI-m, MNLI-mm, QQP, QNLI, SST2, CoLA, STS-B) over those present ('Avg over'); each task's "
-            "main metric is used (the paper does not name its per-task metrics).", BANNER], t2))
+            "Medians over seeds at the chosen learning rate, ×100. Columns and Avg follow posenc.metrics: "
+            + ", ".join(f"{t} {m}" for t, m in PAPER_COLUMNS.items()) + " (the paper does not name its "
+            "metrics); † = that metric is absent, the task's main metric is shown instead. Avg = mean of the "
+            "paper's 7 numbers over those present ('Avg over'). Other tasks: main metric.", BANNER], t2))
         out.append(Section("averages", "Averages", [
-            "Paper avg: mean of the 7 paper numbers present. GLUE score: mean of GLUE task scores present, "
-            "a task with two metrics scoring their mean (MRPC/QQP F1 & acc., STS-B Pearson & Spearman, MNLI m & mm). "
+            "Paper avg: mean of the paper's 7 numbers present (metrics as in Table 2 layout). GLUE score: mean over "
+            "the GLUE tasks present of the leaderboard number (posenc.metrics.GLUE_TASK_METRICS: MRPC/QQP mean of "
+            "F1 and accuracy, STS-B mean of Pearson and Spearman, MNLI mean of matched and mismatched accuracy). "
             "Missing components are listed; an average over fewer tasks is not comparable with a full one."],
             averages_table(rep)))
         out.append(Section("finetune", "Fine-tuning results (encoding × task)", [
