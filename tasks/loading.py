@@ -264,8 +264,9 @@ def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Pat
     if unknown:
         from posenc.registry import did_you_mean
 
-        raise ValueError(f"task {spec.name!r} has no split {unknown[0]!r}.{did_you_mean(unknown[0], spec.splits)} "
-                         f"Splits: {', '.join(spec.splits)}")
+        guess = [s for s in spec.splits if s.startswith("validation")] if unknown[0] in ("dev", "val") else []
+        hint = " Did you mean " + " or ".join(map(repr, guess)) + "?" if guess else did_you_mean(unknown[0], spec.splits)
+        raise ValueError(f"task {spec.name!r} has no split {unknown[0]!r}.{hint} Splits: {', '.join(spec.splits)}")
     if source == "hub":
         return _load_hub(spec, splits)
     if source == "bundled":

@@ -374,6 +374,11 @@ def spec_from_dict(data: dict, *, origins: dict[str, _Origin] | None = None, sou
         elif k == "submission" and v is not None:
             kwargs[k] = _build_submission(v, o)
         else:
+            if k in ("label_names", "file_labels") and isinstance(v, list):
+                if any(isinstance(x, bool) for x in v):
+                    _fail(o, (k,), f"{k} {v}: YAML reads unquoted yes/no/on/off/true/false as booleans; "
+                                   "quote the label names")
+                v = [str(x) if isinstance(x, int) else x for x in v]  # file_labels: [0, 1] means "0", "1"
             try:
                 kwargs[k] = coerce(v, hints[k], f"{o.at((k,))}: key {k!r}")
             except OptionError as e:
