@@ -1,0 +1,238 @@
+"""Each encoding's formula, pinned against a direct (slow, obvious) reference computation."""
+
+import math
+
+import pytest
+import torch
+
+import posenc
+import posenc.testing as pt
+from posenc.encodings.alibi import alibi_slopes
+from posenc.encodings.base import EncodingContext
+from posenc.encodings.t5 import t5_relative_bucket
+
+
+def test_t5_buckets_match_hand_computed_table():
+    # 32 buckets, max distance 128: 16 per direction, 8 exact, then log-spaced up to 128.
+    # large n: 8 + floor(log(n/8) / log(16) * 8)
+    rel = torch.tensor([0, -1, -7, -8, -11, -12, -16, -20, -32, -64, -127, -128, -1000,
+                        1, 7, 8, 12, 16, 64, 127, 128, 1000])
+    expected = [0, 1, 7, 8, 8, 9, 10, 10, 12, 14, 15, 15, 15,
+                17, 23, 24, 25, 26, 30, 31, 31, 31]
+    assert t5_relative_bucket(rel, 32, 128).tolist() == expected
+
+
+def test_t5_bucket_matches_transformers_implementation():
+    from transformers.models.t5.modeling_t5 import T5Attention
+
+    rel = torch.arange(-300, 301)[None]
+    ours = t5_relative_bucket(rel, 32, 128)
+    theirs = T5Attention._relative_position_bucket(rel, bidirectional=True, num_buckets=32, max_distance=128)
+    assert torch.equal(ours, theirs)
+
+
+def test_t5_shared_across_layers_and_gathered_from_table():
+    model = pt.tiny_model("t5")
+    enc = model.position_encoding
+    bias = enc.bias_matrix(20)  # [1, h, L, L]
+    assert bias.shape == (1, 4, 20, 20)
+    w = enc.bias.weight[0]  # [buckets, h]
+    i, j = 3, 17
+    assert torch.allclose(bias[0, :, i, j], w[t5_relative_bucket(torch.tensor(j - i))])
+
+
+def _ctx(n, b=1, tt=None):
+    return EncodingContext(batch_size=b, seq_len=n, device=torch.device("cpu"), dtype=torch.float32,
+                           position_ids=torch.arange(n)[None].expand(b, n), token_type_ids=tt)
+
+
+def test_diet_rel_is_r_of_query_minus_key_and_asymmetric():
+    model = pt.tiny_model({"name": "diet_rel"})
+    enc = model.position_encoding
+    n = 7
+    bias = enc.bias_matrix(n)  # [layers, h, L, L]
+    span = enc.span
+    for layer in range(2):
+        for i, j in [(0, 0), (5, 2), (2, 5), (6, 0)]:
+            assert torch.allclose(bias[layer, :, i, j], enc.offsets[layer, :, (i - j) + span - 1])
+    assert not torch.allclose(bias[0, :, 5, 2], bias[0, :, 2, 5])  # R_{i−j} ≠ R_{j−i}
+    assert not torch.allclose(bias[0], bias[1])  # default: no sharing across layers
+
+
+def test_diet_rel_sharing_shapes():
+    assert pt.tiny_model({"name": "diet_rel", "sharing": "layer"}).position_encoding.offsets.shape == (1, 4, 127)
+    assert pt.tiny_model({"name": "diet_rel", "sharing": "head"}).position_encoding.offsets.shape == (2, 1, 127)
+
+
+def test_diet_abs_is_pq_pkt_per_head():
+    model = pt.tiny_model({"name": "diet_abs", "rank": 5, "sharing": "none"})
+    enc = model.position_encoding
+    n = 6
+    bias = enc.bias_matrix(n)
+    assert bias.shape == (2, 4, n, n)
+    for layer in range(2):
+        for h in range(4):
+            ref = enc.p_q[layer, h, :n] @ enc.p_k[layer, h, :n].T
+            assert torch.allclose(bias[layer, h], ref, atol=1e-6)
+
+
+def test_diet_abs_rank_exceeds_head_dim():
+    """Theorem 1: input positions cap a head's logit rank at d_h; DIET-ABS reaches d_h + d_p."""
+    torch.manual_seed(0)
+    n, d_h, d_p = 40, 8, 16
+    x, p = torch.randn(n, 32), torch.randn(n, 32)
+    wq, wk = torch.randn(32, d_h), torch.randn(32, d_h)
+    a_input = (x + p) @ wq @ wk.T @ (x + p).T
+    pq, pk = torch.randn(n, d_p), torch.randn(n, d_p)
+    a_diet = x @ wq @ wk.T @ x.T + pq @ pk.T
+    assert torch.linalg.matrix_rank(a_input) <= d_h
+    assert torch.linalg.matrix_rank(a_diet) == d_h + d_p
+
+
+def test_alibi_slopes_and_bias():
+    assert alibi_slopes(8) == [2 ** -(i + 1) for i in range(8)]
+    assert len(alibi_slopes(6)) == 6
+    enc = pt.tiny_model("alibi").position_encoding
+    bias = enc.bias_matrix(5)[0]
+    slopes = torch.tensor(alibi_slopes(4))
+    assert torch.allclose(bias[:, 1, 4], -3 * slopes) and torch.allclose(bias[:, 4, 1], -3 * slopes)
+
+
+def test_rotary_scores_depend_only_on_offset():
+    enc = pt.tiny_model("rotary").position_encoding
+    torch.manual_seed(0)
+    q, k = torch.randn(1, 4, 1, 8), torch.randn(1, 4, 1, 8)
+
+    def score(i, j):
+        n = max(i, j) + 1
+        ctx = _ctx(n)
+        enc.prepare(ctx)
+        qs = q.expand(1, 4, n, 8).clone()
+        ks = k.expand(1, 4, n, 8).clone()
+        qr, kr = enc.rotate_qk(0, qs, ks, ctx)
+        return (qr[..., i, :] * kr[..., j, :]).sum(-1)
+
+    assert torch.allclose(score(3, 1), score(10, 8), atol=1e-5)
+    assert not torch.allclose(score(3, 1), score(3, 2), atol=1e-3)
+
+
+def test_shaw_content_bias_matches_direct_formula():
+    model = pt.tiny_model({"name": "shaw", "clip": 3, "key_query": True})
+    enc = model.position_encoding
+    n, dh = 9, 8
+    torch.manual_seed(0)
+    q, k = torch.randn(2, 4, n, dh), torch.randn(2, 4, n, dh)
+    ctx = _ctx(n, b=2)
+    enc.prepare(ctx)
+    ours = enc.content_bias(1, q, k, ctx)
+    table = enc.key_table[1]
+    a = torch.stack([torch.stack([table[max(-3, min(3, j - i)) + 3] for j in range(n)]) for i in range(n)])  # [L, L, d]
+    ref = (torch.einsum("bhid,ijd->bhij", q, a) + torch.einsum("bhjd,ijd->bhij", k, a)) / math.sqrt(dh)
+    assert torch.allclose(ours, ref, atol=1e-5)
+
+
+def test_shaw_values_uses_eager_and_matches_direct_formula(caplog):
+    model = pt.tiny_model({"name": "shaw", "clip": 2, "values": True})
+    assert model.attention_kernel == "eager"
+    assert "values" in model.position_encoding.eager_reason
+    enc = model.position_encoding
+    n, dh = 7, 8
+    probs = torch.softmax(torch.randn(1, 4, n, n), -1)
+    ctx = _ctx(n)
+    enc.prepare(ctx)
+    ours = enc.value_term(0, probs, ctx)
+    av = torch.stack([torch.stack([enc.value_table[0, max(-2, min(2, j - i)) + 2] for j in range(n)]) for i in range(n)])
+    ref = torch.einsum("bhij,ijd->bhid", probs, av)
+    assert torch.allclose(ours, ref, atol=1e-5)
+
+
+def test_deberta_c2p_p2c_match_direct_formula():
+    model = pt.tiny_model({"name": "deberta", "max_relative_positions": 4})
+    enc = model.position_encoding
+    n, dh, span = 10, 8, 4
+    torch.manual_seed(0)
+    q, k = torch.randn(1, 4, n, dh), torch.randn(1, 4, n, dh)
+    ctx = _ctx(n)
+    enc.prepare(ctx)
+    ours = enc.content_bias(1, q, k, ctx)
+    P = enc.rel_embeddings.weight
+    kr = enc.pos_k[1](P).view(2 * span, 4, dh).transpose(0, 1)  # [h, 2k, d_h]
+    qr = enc.pos_q[1](P).view(2 * span, 4, dh).transpose(0, 1)
+
+    def delta(i, j):
+        return max(0, min(2 * span - 1, i - j + span))
+
+    ref = torch.zeros(1, 4, n, n)
+    for i in range(n):
+        for j in range(n):
+            ref[0, :, i, j] = (q[0, :, i] * kr[:, delta(i, j)]).sum(-1) + (k[0, :, j] * qr[:, delta(j, i)]).sum(-1)
+    assert torch.allclose(ours, ref / math.sqrt(3 * dh), atol=1e-5)
+    assert enc.score_scale(dh) == pytest.approx(1 / math.sqrt(3 * dh))
+
+
+def test_tupe_position_term_scale_and_cls_reset():
+    model = pt.tiny_model("tupe")
+    enc = model.position_encoding
+    n, dh = 6, 8
+    bias = enc.bias_matrix(n)[0]  # [h, L, L]
+    p = enc.norm(enc.table.weight[:n])
+    pq = enc.u_q(p).view(n, 4, dh).transpose(0, 1)
+    pk = enc.u_k(p).view(n, 4, dh).transpose(0, 1)
+    ref = pq @ pk.transpose(-1, -2) / math.sqrt(2 * dh)
+    assert torch.allclose(bias[:, 1:, 1:], ref[:, 1:, 1:], atol=1e-6)
+    assert torch.allclose(bias[:, 0, :], enc.theta_cls_to_others[:, None].expand(4, n))
+    assert torch.allclose(bias[:, 1:, 0], enc.theta_others_to_cls[:, None].expand(4, n - 1))
+    assert enc.score_scale(dh) == pytest.approx(1 / math.sqrt(2 * dh))
+
+
+def test_tupe_r_adds_bucketed_relative_term():
+    plain = pt.tiny_model({"name": "tupe", "cls_reset": False})
+    rel = pt.tiny_model({"name": "tupe", "cls_reset": False, "relative": True})
+    rel.position_encoding.load_state_dict(plain.position_encoding.state_dict(), strict=False)
+    diff = rel.position_encoding.bias_matrix(8) - plain.position_encoding.bias_matrix(8)
+    assert torch.allclose(diff[0], rel.position_encoding.relative(8)[0], atol=1e-6)
+
+
+def test_diet_segment_bias_is_per_head_pair_table():
+    model = pt.tiny_model("none", "diet")
+    enc = model.segment_encoding
+    tt = torch.tensor([[0, 0, 1, 1]])
+    ctx = _ctx(4, tt=tt)
+    enc.prepare(ctx)
+    bias = enc.layer_bias(1, ctx)  # [b, h, L, L]
+    table = enc.pair_bias[1].view(4, 2, 2)
+    for i in range(4):
+        for j in range(4):
+            assert torch.allclose(bias[0, :, i, j], table[:, tt[0, i], tt[0, j]])
+
+
+def test_sinusoidal_formula():
+    model = pt.tiny_model("sinusoidal")
+    x = torch.zeros(1, 5, 32)
+    out = model.position_encoding.embed_input(x, _ctx(5))
+    p, i = 3, 2
+    assert out[0, p, 2 * i].item() == pytest.approx(math.sin(p / 10000 ** (2 * i / 32)), abs=1e-6)
+    assert out[0, p, 2 * i + 1].item() == pytest.approx(math.cos(p / 10000 ** (2 * i / 32)), abs=1e-6)
+
+
+def test_parameter_counts_follow_table6_arithmetic():
+    """BERT_BASE (30,522 vocab, n_max 512): paper.md §2.5–2.6 parameter arithmetic, exactly.
+    Counted like BERT's pre-training model: encoder + pooler + MLM head (decoder tied)."""
+    def count(position, segment="input"):
+        with torch.device("meta"):
+            cfg = posenc.PosencConfig(position=position, segment=segment, **posenc.size_preset("base"))
+            mlm = posenc.PosencForMaskedLM(cfg)
+            pooler = 768 * 768 + 768
+            return sum(p.numel() for p in mlm.parameters()) + pooler
+
+    absolute = count("absolute")
+    assert round(absolute / 1e6, 1) == 110.1
+    input_table = 512 * 768
+    assert count({"name": "diet_abs", "rank": 128, "sharing": "none"}) - absolute == 2 * 512 * 128 * 12 * 12 - input_table
+    assert count({"name": "diet_abs", "rank": 128, "sharing": "layer"}) - absolute == 2 * 512 * 128 * 12 - input_table
+    assert count({"name": "diet_rel"}) - absolute == (2 * 512 - 1) * 12 * 12 - input_table
+    assert count({"name": "diet_rel", "sharing": "layer"}) - absolute == (2 * 512 - 1) * 12 - input_table
+    assert round(count({"name": "diet_abs", "rank": 128, "sharing": "none"}) / 1e6, 1) == 128.6
+    assert round(count({"name": "diet_abs", "rank": 128, "sharing": "layer"}) / 1e6, 1) == 111.3
+    assert round(count({"name": "diet_rel"}) / 1e6, 1) == 109.9
+    assert round(count({"name": "diet_rel", "sharing": "layer"}) / 1e6, 1) == 109.7
