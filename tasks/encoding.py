@@ -17,13 +17,16 @@ MODEL_COLUMNS = ["input_ids", "token_type_ids", "attention_mask", "labels"]
 
 
 def _check_segments(spec: TaskSpec, tokenizer, example: dict) -> None:
-    enc = tokenizer(example["text_a"], example["text_b"], truncation="longest_first", max_length=64,
-                    return_token_type_ids=True)
-    if max(enc["token_type_ids"]) != 1:
+    """A pair must come out as two marked segments: special tokens added and segment ids 1."""
+    a, b = example["text_a"][:200], example["text_b"][:200]
+    enc = tokenizer(a, b, return_token_type_ids=True)
+    plain = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in (a, b)]
+    if len(enc["input_ids"]) <= sum(plain) or max(enc["token_type_ids"]) != 1:
         raise ValueError(
-            f"task {spec.name!r} is a sentence pair but tokenizer {type(tokenizer).__name__} gives every token "
-            "segment id 0. Use a BERT-style tokenizer (BertTokenizerFast) or give its backend a TemplateProcessing "
-            "post-processor with pair='[CLS] $A [SEP] $B:1 [SEP]:1'.")
+            f"task {spec.name!r} is a sentence pair but tokenizer {type(tokenizer).__name__} does not mark the two "
+            "segments (it adds no [CLS]/[SEP] or gives every token segment id 0). Use a BERT-style tokenizer "
+            "(BertTokenizerFast) or give its backend a TemplateProcessing post-processor with "
+            "pair='[CLS] $A [SEP] $B:1 [SEP]:1'.")
 
 
 def tokenize_task(spec: TaskSpec | str, dsd, tokenizer, max_length: int | None = None, *,
