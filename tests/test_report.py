@@ -55,13 +55,15 @@ def test_collect_recurses_and_lists_incomplete(tmp_path):
     crashed = tmp_path / "sweep/c"
     crashed.mkdir(parents=True)
     (crashed / "metrics.jsonl").write_text('{"step": 1}\n')
+    write_run(tmp_path, "sweep/e", "absolute+input", "rte", 2, 1e-5, 0.6, metric="accuracy",
+              best={"step": 1, "metrics": {"f1": 0.5}}, final={"step": 2, "metrics": {}})
     broken = tmp_path / "sweep/d"
     broken.mkdir()
     (broken / "results.json").write_text("{not json")
     table = load_runs([tmp_path / "sweep"])
     assert list(table.runs["encoding"]) == ["absolute+input"]
     status = dict(zip(table.incomplete["run_dir"].map(lambda p: Path(p).name), table.incomplete["status"]))
-    assert status == {"b": "failed", "c": "no results.json", "d": "unreadable"}
+    assert status == {"b": "failed", "c": "no results.json", "d": "unreadable", "e": "invalid"}
     assert table.incomplete.set_index("status").loc["failed", "reason"] == "OOM"
     # a run directory given directly works too
     assert len(load_runs([tmp_path / "sweep/a/s1"]).runs) == 1

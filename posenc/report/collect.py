@@ -135,7 +135,12 @@ def load_runs(paths: Iterable[str | Path]) -> RunTable:
         if res.get("main_metric") is None:
             bad.append({"run_dir": str(d), "status": "invalid", "reason": "results.json has no main_metric"})
             continue
-        rows.append(run_row(d, res))
+        row = run_row(d, res)
+        if not isinstance(row["score"], (int, float)) or isinstance(row["score"], bool):
+            bad.append({"run_dir": str(d), "status": "invalid", "encoding": row["encoding"], "task": row["task"],
+                        "seed": row["seed"], "reason": f"no numeric {row['main_metric']!r} in best/final metrics"})
+            continue
+        rows.append(row)
     for d in unfinished:
         bad.append({"run_dir": str(d), "status": "no results.json",
                     "reason": "metrics.jsonl without results.json: still running or crashed"})
