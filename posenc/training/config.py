@@ -33,7 +33,7 @@ def _f(default, help: str, **kw):
 class ModelSection:
     """The encoder: a size preset, overrides of any size field, and the two encoding slots."""
 
-    preset: Literal["tiny", "small", "base"] | None = _f("tiny", "size preset (posenc.size_preset): tiny, small = BERT_SMALL, base = BERT_BASE")
+    preset: Literal["tiny", "small", "base"] | None = _f(None, "size preset (posenc.size_preset): tiny, small = BERT_SMALL, base = BERT_BASE; null = PosencConfig defaults (BERT_BASE)")
     position: Union[str, dict, None] = _f(None, "position encoding: a name or {name: ..., **options} (posenc list encodings); null = model default")
     segment: Union[str, dict, None] = _f(None, "segment encoding: a name or {name: ..., **options}; null = model default")
     hidden_size: int | None = _f(None, "overrides the preset")
@@ -54,7 +54,17 @@ class ModelSection:
         out.update(self.config)
         return out
 
+    def architecture_keys_set(self) -> list[str]:
+        """Keys that fix the architecture; with ``from:`` the checkpoint does, so they'd be ignored."""
+        keys = ["preset", "position", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "intermediate_size", "max_position_embeddings"]
+        return [k for k in keys if getattr(self, k) is not None] + (["config"] if self.config else [])
+
     def validate(self):
+        if self.from_ and self.architecture_keys_set():
+            bad = self.architecture_keys_set()
+            raise FieldProblem(bad[0], f"cannot be set together with model.from (the checkpoint fixes the "
+                                       f"architecture; only dropout and segment may change); remove: {', '.join(bad)}")
         if isinstance(self.position, dict) and "name" not in self.position:
             raise FieldProblem("position", "a mapping needs a 'name' key, e.g. {name: t5, num_buckets: 32}")
         if isinstance(self.segment, dict) and "name" not in self.segment:

@@ -1,0 +1,39 @@
+"""AdamW with linear warm-up and linear decay (BERT's schedule).
+
+Weight decay skips biases and LayerNorm weights, as in BERT. LAMB is not offered: no
+maintained package provides it (torch-optimizer is unmaintained since 2021) and writing our own
+is out of scope; the paper does not state its optimizer either.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+from .config import TrainSection
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # 1-d tensors are biases and LayerNorm scales; decaying them hurts (BERT, RoBERTa)
+        (no_decay if p.ndim < 2 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def warmup_steps(train: TrainSection, total_steps: int) -> int:
+    if train.warmup_steps is not None:
+        return min(train.warmup_steps, total_steps)
+    return int(math.ceil(train.warmup_ratio * total_steps))
+
+
+def build_optimizer(model: torch.nn.Module, train: TrainSection, total_steps: int):
+    """(optimizer, scheduler) for ``total_steps`` optimizer steps."""
+    opt = torch.optim.AdamW(param_groups(model, train.weight_decay), lr=train.lr,
+                            betas=(train.adam_beta1, train.adam_beta2), eps=train.adam_eps)
+    sched = get_linear_schedule_with_warmup(opt, warmup_steps(train, total_steps), total_steps)
+    return opt, sched

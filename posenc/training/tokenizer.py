@@ -1,0 +1,116 @@
+"""Tokenizers: train WordPiece (``tokenizers``) or a SentencePiece unigram model
+(``sentencepiece``) from text, or load any tokenizer by name/path.
+
+Both trained kinds come back as a transformers fast tokenizer with BERT's special tokens
+(``[PAD] [UNK] [CLS] [SEP] [MASK]``), pair template ``[CLS] A [SEP] B [SEP]`` and
+``token_type_ids``, so ``save_pretrained(run_dir)`` + ``AutoTokenizer.from_pretrained(run_dir)``
+round-trips. The SentencePiece model is converted to a ``tokenizers`` Unigram model with its
+exact pieces and scores (transformers' spm classes silently ignore ``vocab_file`` in v5, see
+ECOSYSTEM.md §7); the original ``spiece.model`` is saved beside it for reference.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
+
+
+def _bert_template(tok: Tokenizer) -> processors.TemplateProcessing:
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    return processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+
+
+def _wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_input_names=INPUT_NAMES,
+    )
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = True) -> PreTrainedTokenizerFast:
+    """BERT-style WordPiece (BertNormalizer + BertPreTokenizer, ``##`` continuations)."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase or None)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = _bert_template(tok)
+    return _wrap(tok)
+
+
+def train_sentencepiece(texts: Iterable[str], vocab_size: int, lowercase: bool = False,
+                        save_model_to: str | Path | None = None) -> PreTrainedTokenizerFast:
+    """SentencePiece unigram (multilingual/translation), converted to a fast tokenizer.
+
+    ``hard_vocab_limit=False`` lets a small corpus yield fewer pieces instead of failing.
+    """
+    import sentencepiece as spm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "spiece")
+        spm.SentencePieceTrainer.train(
+            # one sentence per paragraph line: spm silently skips "sentences" over max_sentence_length
+            sentence_iterator=(ln for t in texts for ln in t.split("\n") if ln.strip()), model_prefix=prefix,
+            vocab_size=vocab_size, model_type="unigram", hard_vocab_limit=False,
+            pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, pad_piece="[PAD]", unk_piece="[UNK]",
+            control_symbols=["[CLS]", "[SEP]", "[MASK]"], character_coverage=0.9995,
+            max_sentence_length=1 << 16,
+            normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
+            num_threads=os.cpu_count() or 1, minloglevel=2,
+        )
+        sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+        vocab = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
+        if save_model_to is not None:
+            Path(save_model_to).mkdir(parents=True, exist_ok=True)
+            Path(save_model_to, "spiece.model").write_bytes(Path(prefix + ".model").read_bytes())
+    tok = Tokenizer(models.Unigram(vocab, unk_id=1, byte_fallback=False))
+    norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    tok.normalizer = normalizers.Sequence(norm)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tok.post_processor = _bert_template(tok)
+    return _wrap(tok)
+
+
+def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
+    """Any tokenizer ``AutoTokenizer`` can load (a run dir, its best/ dir, a hub id)."""
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as e:
+        raise OSError(f"cannot load tokenizer {name_or_path!r}: {e}. Give a directory holding "
+                      "tokenizer.json/tokenizer_config.json, or a hub id (needs network; "
+                      "HF_HUB_OFFLINE=1 forbids it)") from None
+
+
+def build_tokenizer(kind: str, texts: Iterator[str] | Iterable[str], vocab_size: int, lowercase: bool,
+                    save_model_to: str | Path | None = None) -> PreTrainedTokenizerFast:
+    """Train a tokenizer of ``kind`` (``wordpiece`` | ``sentencepiece``)."""
+    if kind == "wordpiece":
+        return train_wordpiece(texts, vocab_size, lowercase)
+    if kind == "sentencepiece":
+        return train_sentencepiece(texts, vocab_size, lowercase, save_model_to)
+    raise ValueError(f"unknown tokenizer kind {kind!r}; use wordpiece or sentencepiece")
+
+
+def check_for_mlm(tok: PreTrainedTokenizerBase, where: str) -> None:
+    """Fail early, naming the missing special token, instead of deep inside the collator."""
+    missing = [t for t in ("mask_token", "pad_token") if getattr(tok, t) is None]
+    if tok.cls_token is None and tok.bos_token is None:
+        missing.append("cls_token (or bos_token)")
+    if tok.sep_token is None and tok.eos_token is None:
+        missing.append("sep_token (or eos_token)")
+    if missing:
+        raise ValueError(f"{where}: the tokenizer has no {', '.join(missing)}; masked-LM pre-training needs them")
