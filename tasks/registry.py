@@ -80,4 +80,21 @@ def register_task(spec: TaskSpec | str | Path, *, overwrite: bool = False) -> Ta
     return spec
 
 
+def validate_task_files(paths=None) -> tuple[int, list[str]]:
+    """Load every task YAML under ``paths`` (files or folders, recursively; default: the built-in
+    tasks) and collect the errors instead of stopping at the first. Returns (files checked, errors
+    as ``file:line: message``). Files starting with ``_`` are include-only bases and are skipped."""
+    files: list[Path] = []
+    for p in [Path(x) for x in (paths or [TASK_DIR])]:
+        found = sorted(p.rglob("*.yaml")) + sorted(p.rglob("*.yml")) if p.is_dir() else [p]
+        files += [f for f in found if not f.name.startswith("_")]
+    errors = []
+    for f in files:
+        try:
+            load_task_spec(f)
+        except (ValueError, FileNotFoundError) as e:
+            errors.append(str(e))
+    return len(files), errors
+
+
 _register_builtin()

@@ -49,3 +49,17 @@ def compute_metrics(spec: TaskSpec | str, predictions, references) -> dict[str, 
         if len(bad):
             raise ValueError(f"task {spec.name!r}: prediction {bad[0]} is not a class id 0..{spec.num_labels - 1}")
     return _metrics.compute(spec.metrics, preds, refs)
+
+
+def majority_baseline(spec: TaskSpec | str, train_labels, eval_labels) -> dict[str, float]:
+    """Metrics of always predicting the most frequent training class (regression: the mean
+    training score, whose correlations are 0); the floor a fine-tuned model must beat."""
+    spec = get_task(spec)
+    train = np.asarray(list(train_labels))
+    ref = np.asarray(list(eval_labels))
+    if spec.kind == "regression":
+        preds = np.full(len(ref), float(train.mean()))
+    else:
+        counts = np.bincount(train[train >= 0], minlength=spec.num_labels)
+        preds = np.full(len(ref), int(counts.argmax()))
+    return compute_metrics(spec, preds, ref)

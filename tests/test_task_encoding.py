@@ -4,7 +4,7 @@ compute_metrics on real labels, and GLUE leaderboard submission files."""
 import numpy as np
 import pytest
 
-from posenc.tasks import (compute_metrics, get_task, load_task, tokenize_task, write_glue_submission)
+from posenc.tasks import compute_metrics, load_task, majority_baseline, tokenize_task, write_glue_submission
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,14 @@ def test_compute_metrics_on_real_labels():
     stsb = np.array(load_task("stsb", splits=["validation"])["validation"]["label"])
     out = compute_metrics("stsb", stsb[:, None], stsb)  # regression outputs [n, 1]
     assert out == pytest.approx({"pearson": 1.0, "spearman": 1.0, "combined": 1.0})
+
+
+def test_majority_baseline():
+    sst = load_task("sst2")  # train slice: 4471 negative / 5529 positive -> predict positive
+    assert majority_baseline("sst2", sst["train"]["label"], sst["validation"]["label"]) == pytest.approx(
+        {"accuracy": 444 / 872})
+    stsb = load_task("stsb")
+    assert majority_baseline("stsb", stsb["train"]["label"], stsb["validation"]["label"])["pearson"] == 0.0
 
 
 def test_compute_metrics_errors():

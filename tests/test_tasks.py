@@ -10,7 +10,7 @@ import pytest
 
 from posenc.registry import UnknownNameError
 from posenc.tasks import (TaskDataError, TaskSpec, TaskSpecError, bundled_dir, bundled_tasks, get_task, list_tasks,
-                          load_task, load_task_spec, register_task, task_path)
+                          load_task, load_task_spec, register_task, task_path, validate_task_files)
 from posenc.tasks.registry import TASKS
 
 GLUE = ["ax", "cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst2", "stsb", "wnli"]
@@ -156,6 +156,18 @@ def test_include_cycle_and_missing_include(tmp_path):
         load_task_spec(tmp_path / "a.yaml")
     with pytest.raises(TaskSpecError, match=r"c\.yaml:1: included file .*nope\.yaml' does not exist"):
         load_task_spec(write(tmp_path / "c.yaml", "include: nope.yaml\n"))
+
+
+def test_validate_task_files_collects_every_error(tmp_path):
+    n, errors = validate_task_files()
+    assert n >= 10 and errors == []
+    write(tmp_path / "ok.yaml", "include: rte\n")
+    write(tmp_path / "sub" / "bad1.yaml", "include: rte\nmax_lenght: 3\n")
+    write(tmp_path / "sub" / "bad2.yaml", "include: rte\nmain_metric: f1\n")
+    write(tmp_path / "_base.yaml", "not: a task\n")  # include-only base: skipped
+    n, errors = validate_task_files([tmp_path])
+    assert n == 3 and len(errors) == 2
+    assert "bad1.yaml:2: unknown key 'max_lenght'" in errors[0] and "bad2.yaml:2: main_metric" in errors[1]
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
