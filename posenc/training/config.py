@@ -249,8 +249,7 @@ def config_from_dict(data: dict, locations: dict[str, str] | None = None) -> Exp
     return obj
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """Load an experiment YAML, apply ``key.sub=value`` overrides, validate; ConfigError lists all problems."""
+def _load(path, overrides) -> tuple[ExperimentConfig, dict[str, str]]:
     data, locations, problems = load_yaml(path)
     for o in overrides:
         p = apply_override(data, locations, o)
@@ -258,7 +257,59 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             problems.append(p)
     if problems:
         raise ConfigError(problems)
-    return config_from_dict(data, locations)
+    return config_from_dict(data, locations), locations
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Load an experiment YAML, apply ``key.sub=value`` overrides, validate; ConfigError lists all problems."""
+    return _load(path, overrides)[0]
+
+
+def check_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[Problem]:
+    """Every problem in an experiment file, including the ones that need posenc's registries
+    (encoding names/options, task names, bundled corpus files); empty when it is valid."""
+    try:
+        cfg, locations = _load(path, overrides)
+    except ConfigError as e:
+        return e.problems
+    problems: list[Problem] = []
+
+    def at(key: str, msg: str) -> None:
+        k = key
+        while k and k not in locations:
+            k = k.rpartition(".")[0]
+        problems.append(Problem(locations.get(k, locations[""]), key, msg))
+
+    from ..encodings import parse_spec
+    from .models import config_fields
+
+    for slot in ("position", "segment"):
+        spec = getattr(cfg.model, slot)
+        if spec is not None:
+            try:
+                parse_spec(slot, spec)
+            except (ValueError, KeyError) as e:
+                at(f"model.{slot}", str(e))
+    valid = config_fields()
+    for k in cfg.model.config:
+        if k not in valid:
+            from ..registry import did_you_mean
+            at(f"model.config.{k}", f"not a PosencConfig field.{did_you_mean(k, valid)}")
+    if isinstance(cfg, FinetuneConfig):
+        from posenc.tasks import get_task
+        try:
+            get_task(cfg.task)
+        except (ValueError, KeyError, OSError) as e:
+            at("task", str(e))
+    else:
+        from .corpus import BUNDLED_PREFIX, resolve_files
+        for f in cfg.corpus.files:
+            if f.startswith(BUNDLED_PREFIX):
+                try:
+                    resolve_files([f])
+                except FileNotFoundError as e:
+                    at("corpus.files", str(e))
+    return problems
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict:

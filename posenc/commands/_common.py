@@ -1,0 +1,56 @@
+"""Arguments and error handling shared by the training commands (not a command itself)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="experiment YAML (see configs/)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="override config keys, e.g. train.lr=3e-4 model.position=t5 'corpus.files=[a.txt]'")
+    p.add_argument("--run-dir", default=None, help="run directory (default: OUTPUT_DIR/NAME from the config)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+    g.add_argument("--overwrite", action="store_true", help="replace a run directory that holds results")
+
+
+def keys_epilog(cls) -> str:
+    from ..training.schema import describe
+
+    rows = describe(cls)
+    width = max(len(r[0]) for r in rows)
+    lines = [f"  {k:<{width}}  {h} [{t}, default {d!r}]" if h else f"  {k:<{width}}  [{t}, default {d!r}]"
+             for k, t, d, h in rows]
+    return "config keys (YAML or KEY=VALUE):\n" + "\n".join(lines)
+
+
+def run_experiment(args, kind: str) -> int:
+    """Load, check the kind, run; known failures print one clear line and exit non-zero."""
+    from ..training.config import ConfigError, load_config
+    from ..training.engine import NonFiniteLossError, WorldSizeError
+    from ..training.rundir import RunExistsError, RunLockedError
+
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ConfigError as e:
+        print(f"posenc {kind}: invalid config\n{e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"posenc {kind}: {e}", file=sys.stderr)
+        return 2
+    if cfg.kind != kind:
+        print(f"posenc {kind}: {args.config} is a `kind: {cfg.kind}` config; run it with `posenc {cfg.kind}`",
+              file=sys.stderr)
+        return 2
+    if kind == "pretrain":
+        from ..training.pretrain import run_pretrain as run
+    else:
+        from ..training.finetune import run_finetune as run
+    try:
+        run(cfg, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    except (RunExistsError, RunLockedError, NonFiniteLossError, WorldSizeError, FileNotFoundError, ValueError) as e:
+        print(f"posenc {kind}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    return 0
