@@ -1,0 +1,156 @@
+"""The sweep file: which encodings, which base pre-train/fine-tune configs, which grid.
+
+    kind: sweep
+    name: quickstart
+    output_dir: runs/quickstart
+    pretrain: pretrain/tiny.yaml            # base configs, relative to this file
+    finetune: finetune/tiny.yaml
+    pretrain_overrides: [train.max_steps=300]
+    encodings:
+      - {position: absolute, segment: input}
+      - {position: {name: diet_abs, rank: 32}, segment: none, finetune_segment: diet}
+    tasks: [sst2, rte]
+    seeds: [1, 2]
+    learning_rates: [1e-4, 2e-4]
+
+Validated like every posenc config: unknown keys and bad values are reported with file, line
+and the closest valid key; encoding names and options are checked against the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union
+
+from ..training.schema import FieldProblem, build
+from ..training.yaml_errors import ConfigError, Problem, apply_override, load_yaml
+
+
+def _f(default, help: str):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class EncodingEntry:
+    """One comparand: a position encoding and the segment encodings used to pre-train and fine-tune."""
+
+    position: Union[str, dict] = _f("absolute", "position encoding: name or {name: ..., **options}")
+    segment: Union[str, dict] = _f("none", "segment encoding during pre-training (the paper: none, no NSP)")
+    finetune_segment: Union[str, dict, None] = _f(None, "segment encoding added at fine-tuning (null = same as segment)")
+
+    def validate(self):
+        from ..encodings import parse_spec
+        from ..options import OptionError
+        from ..registry import UnknownNameError
+
+        for key, kind in (("position", "position"), ("segment", "segment"), ("finetune_segment", "segment")):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            try:
+                parse_spec(kind, value)
+            except (OptionError, UnknownNameError) as e:
+                raise FieldProblem(key, str(e)) from None
+
+
+@dataclass
+class ReportSection:
+    formats: list[str] = _f(["md", "csv", "latex", "html"], "report formats written to OUTPUT_DIR/report")
+    baseline: str | None = _f(None, "baseline encoding label for comparisons (null = absolute+input if present)")
+    enabled: bool = _f(True, "write the report when the sweep finishes")
+
+
+@dataclass
+class ProbeSection:
+    multiples: list[float] = _f([1.0, 2.0, 4.0], "evaluate MLM loss at these multiples of the pre-training length")
+    max_blocks: int = _f(32, "held-out blocks per length")
+    enabled: bool = _f(True, "run the length-generalisation probe after each pre-training")
+
+
+@dataclass
+class SlurmSection:
+    partition: str | None = _f(None, "SLURM partition")
+    time_min: int = _f(240, "time limit per job in minutes")
+    gpus_per_node: int = _f(1, "GPUs per job")
+    cpus_per_task: int = _f(8, "CPUs per job")
+    mem_gb: int = _f(64, "memory per job")
+    additional: dict = _f({}, "extra sbatch parameters (submitit slurm_additional_parameters)")
+
+
+@dataclass
+class LauncherSection:
+    kind: Literal["local", "accelerate", "slurm"] = _f("local", "local: in this process; accelerate: each run via `accelerate launch`; slurm: submitit jobs")
+    accelerate_args: list[str] = _f([], "arguments for `accelerate launch`, e.g. [--multi_gpu, --num_processes, '8']")
+    slurm: SlurmSection = field(default_factory=SlurmSection)
+
+
+@dataclass
+class SweepConfig:
+    """A grid of encodings × tasks × seeds × learning rates over one pre-train and one fine-tune recipe."""
+
+    kind: Literal["sweep"]
+    name: str = _f("sweep", "sweep name")
+    description: str = _f("", "free text")
+    output_dir: str = _f("runs/sweep", "where all runs and the report live (relative to the working directory)")
+    pretrain: str = _f("", "base pre-train config (path relative to this file)")
+    finetune: str = _f("", "base fine-tune config (path relative to this file)")
+    pretrain_overrides: list[str] = _f([], "key=value overrides applied to every pre-train run")
+    finetune_overrides: list[str] = _f([], "key=value overrides applied to every fine-tune run")
+    encodings: list[EncodingEntry] = _f([], "the comparands")
+    tasks: list[str] = _f([], "fine-tuning tasks (names or task YAML paths)")
+    seeds: list[int] = _f([1], "fine-tuning seeds (the paper: 5)")
+    learning_rates: list[float] = _f([], "fine-tuning learning rates (empty = the base config's)")
+    pretrain_seed: int = _f(1, "seed of every pre-training run")
+    report: ReportSection = field(default_factory=ReportSection)
+    probe: ProbeSection = field(default_factory=ProbeSection)
+    launcher: LauncherSection = field(default_factory=LauncherSection)
+    source: str = field(default="", metadata={"help": "(set by the loader) the sweep file"})
+
+    def validate(self):
+        if not self.pretrain:
+            raise FieldProblem("pretrain", "name the base pre-train config, e.g. pretrain/tiny.yaml")
+        if self.tasks and not self.finetune:
+            raise FieldProblem("finetune", "tasks are listed but no base fine-tune config is named")
+        if not self.seeds:
+            raise FieldProblem("seeds", "list at least one seed")
+
+
+def _build_entries(data: dict, locations: dict[str, str], problems: list[Problem]) -> list[EncodingEntry]:
+    entries = []
+    for i, item in enumerate(data.get("encodings") or []):
+        if isinstance(item, str):
+            item = {"position": item}
+        obj, probs = build(EncodingEntry, item, locations, f"encodings.{i}")
+        problems += probs
+        if obj is not None:
+            entries.append(obj)
+    return entries
+
+
+def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SweepConfig:
+    """Load and validate a sweep file; raises ConfigError listing every problem with file:line."""
+    data, locations, problems = load_yaml(path)
+    for o in overrides:
+        p = apply_override(data, locations, o)
+        if p:
+            problems.append(p)
+    encodings_raw = data.pop("encodings", None)
+    entries = _build_entries({"encodings": encodings_raw}, locations, problems)
+    data["source"] = str(path)
+    obj, probs = build(SweepConfig, {**data, "encodings": []}, locations)
+    problems += [p for p in probs if p.key != "encodings"]
+    if not encodings_raw:
+        problems.append(Problem(locations.get("encodings", locations.get("", str(path))), "encodings",
+                                "list at least one encoding, e.g. - {position: absolute, segment: input}"))
+    base = Path(path).parent
+    for key in ("pretrain", "finetune"):
+        rel = data.get(key)
+        if rel and not (base / rel).exists():
+            problems.append(Problem(locations.get(key, str(path)), key, f"file not found: {base / rel}"))
+    if problems:
+        raise ConfigError(problems)
+    obj.encodings = entries
+    return obj

@@ -1,0 +1,117 @@
+"""Run a sweep plan: pre-train each encoding once, then its fine-tunes, then the report.
+
+Safe to re-run: finished runs (results.json) are skipped, killed runs resume from their last
+checkpoint, and a failed pre-training skips only its own fine-tunes. Three launchers:
+
+- ``local``: every run in this process (one CPU or GPU);
+- ``accelerate``: every run as ``accelerate launch ARGS -m posenc KIND CONFIG --run-dir DIR``
+  (multi-GPU / multi-node, whatever ``accelerate config`` says);
+- ``slurm``: one submitit job per encoding (its pre-training, then its fine-tunes), then a report
+  job that waits for them all (``afterany``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..training.config import config_to_dict
+from ..training.rundir import atomic_write_yaml
+from .plan import Plan, PlannedRun
+
+
+def _config_file(plan: Plan, run: PlannedRun) -> Path:
+    """The resolved config of a run, as a YAML file a subprocess or cluster job can read."""
+    path = plan.output_dir / ".plan" / (run.name.replace("/", "__") + ".yaml")
+    atomic_write_yaml(path, config_to_dict(run.config))
+    return path
+
+
+def run_one(plan: Plan, run: PlannedRun, launcher: str = "local", accelerate_args: list[str] | None = None) -> str:
+    """Run (or resume, or skip) one planned run; returns ``"skipped"``, ``"resumed"`` or ``"ran"``."""
+    state = run.state()
+    if state == "done":
+        return "skipped"
+    resume = state == "partial"
+    if launcher == "accelerate":
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", *(accelerate_args or []), "-m", "posenc",
+               run.kind, str(_config_file(plan, run)), "--run-dir", str(run.run_dir)]
+        if resume:
+            cmd.append("--resume")
+        proc = subprocess.run(cmd)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{run.name}: `{' '.join(cmd)}` exited with {proc.returncode}")
+    else:
+        if run.kind == "pretrain":
+            from ..training.pretrain import run_pretrain as fn
+        else:
+            from ..training.finetune import run_finetune as fn
+        fn(run.config, run_dir=run.run_dir, resume=resume)
+    return "resumed" if resume else "ran"
+
+
+def probe_if_needed(plan: Plan, run: PlannedRun) -> None:
+    probe = plan.sweep.probe
+    if run.kind != "pretrain" or not probe.enabled or (run.run_dir / "probe.json").exists():
+        return
+    from ..probe import probe_run
+
+    probe_run(run.run_dir, multiples=tuple(probe.multiples), blocks=probe.max_blocks)
+
+
+def write_report(plan: Plan) -> Path | None:
+    """The comparison report over every finished run of the sweep (OUTPUT_DIR/report)."""
+    rep_cfg = plan.sweep.report
+    if not rep_cfg.enabled:
+        return None
+    from ..report.build import build_report
+    from ..report.formats import export, parse_formats
+
+    out = plan.output_dir / "report"
+    sources = [p for p in (plan.output_dir / "pretrain", plan.output_dir / "finetune") if p.exists()]
+    report = build_report(sources, out_dir=out, baseline=rep_cfg.baseline)
+    export(report, out, parse_formats(",".join(rep_cfg.formats)))
+    return out
+
+
+def run_sweep(plan: Plan, launcher: str | None = None, overrides: tuple[str, ...] = ()) -> int:
+    """Execute ``plan`` locally, through ``accelerate launch`` or on SLURM; returns an exit code.
+    ``overrides`` are the sweep-file overrides the plan was expanded with (SLURM jobs re-expand it)."""
+    launcher = launcher or plan.sweep.launcher.kind
+    if launcher == "slurm":
+        from .slurm import submit_sweep
+
+        submit_sweep(plan, overrides)
+        return 0
+    failed: dict[str, str] = {}
+    counts = {"skipped": 0, "resumed": 0, "ran": 0}
+    start = time.time()
+    bar = tqdm(plan.runs, desc=f"sweep {plan.sweep.name}", unit="run", position=0, dynamic_ncols=True)
+    for run in bar:
+        bar.set_postfix_str(run.name, refresh=True)
+        if run.depends_on in failed:
+            failed[run.name] = f"its pre-training {run.depends_on} failed"
+            continue
+        try:
+            counts[run_one(plan, run, launcher, plan.sweep.launcher.accelerate_args)] += 1
+            probe_if_needed(plan, run)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"\nsweep interrupted during {run.name}; re-run the same command to resume", file=sys.stderr)
+            return 130
+        except Exception as e:  # one failed run must not stop the other encodings
+            failed[run.name] = f"{type(e).__name__}: {e}"
+            tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
+    bar.close()
+    report_dir = write_report(plan)
+    minutes = (time.time() - start) / 60
+    print(f"sweep {plan.sweep.name}: {counts['ran']} ran, {counts['resumed']} resumed, {counts['skipped']} already done, "
+          f"{len(failed)} failed in {minutes:.1f} min; runs in {plan.output_dir}"
+          + (f"; report: {report_dir / 'report.html'}" if report_dir else ""))
+    for name, why in failed.items():
+        print(f"  FAILED {name}: {why}", file=sys.stderr)
+    return 1 if failed else 0

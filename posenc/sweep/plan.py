@@ -1,0 +1,117 @@
+"""Expand a sweep into runs with stable names (the same sweep file always gives the same plan).
+
+    OUTPUT_DIR/pretrain/<encoding>/                         one per encoding
+    OUTPUT_DIR/finetune/<encoding>/<task>/lr<lr>-seed<s>/   encodings × tasks × lrs × seeds
+    OUTPUT_DIR/report/                                      the comparison report
+
+``<encoding>`` is the encoding label made filesystem-safe: ``diet_abs(rank=32)+diet`` →
+``diet_abs-rank32+diet``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..encodings import encoding_label
+from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, load_config
+from .config import EncodingEntry, SweepConfig
+
+
+@dataclass
+class PlannedRun:
+    kind: str  # "pretrain" | "finetune"
+    name: str  # stable, relative to the sweep's output_dir
+    run_dir: Path
+    config: PretrainConfig | FinetuneConfig
+    encoding: str
+    depends_on: str | None = None  # name of the pre-train run a fine-tune starts from
+
+    def state(self) -> str:
+        """``done`` (results.json written), ``partial`` (checkpoints to resume) or ``todo``."""
+        from ..training.rundir import latest_checkpoint
+
+        if (self.run_dir / "results.json").exists():
+            return "done"
+        if latest_checkpoint(self.run_dir) is not None:
+            return "partial"
+        return "todo"
+
+
+@dataclass
+class Plan:
+    sweep: SweepConfig
+    output_dir: Path
+    runs: list[PlannedRun] = field(default_factory=list)
+
+    @property
+    def pretrain_runs(self) -> list[PlannedRun]:
+        return [r for r in self.runs if r.kind == "pretrain"]
+
+    @property
+    def finetune_runs(self) -> list[PlannedRun]:
+        return [r for r in self.runs if r.kind == "finetune"]
+
+    def describe(self) -> str:
+        """The ``--dry-run`` text: every run, its state, and what it starts from."""
+        lines = [f"sweep {self.sweep.name!r}: {len(self.pretrain_runs)} pre-train + {len(self.finetune_runs)} fine-tune runs "
+                 f"in {self.output_dir}"]
+        for r in self.runs:
+            src = f"  <- {r.depends_on}" if r.depends_on else ""
+            lines.append(f"  [{r.state():7}] {r.name}{src}")
+        counts = {s: sum(r.state() == s for r in self.runs) for s in ("done", "partial", "todo")}
+        lines.append(f"{counts['done']} done, {counts['partial']} to resume, {counts['todo']} to run")
+        return "\n".join(lines)
+
+
+def slug(label: str) -> str:
+    """Filesystem-safe, readable form of an encoding label."""
+    s = label.replace("(", "-").replace(")", "").replace("=", "").replace(",", "-").replace("/", "_")
+    return re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)
+
+
+def _lr_tag(lr: float) -> str:
+    return f"{lr:g}".replace("+", "")
+
+
+def _with(cfg_dict: dict, **sets) -> dict:
+    d = copy.deepcopy(cfg_dict)
+    for dotted, value in sets.items():
+        node = d
+        *parents, last = dotted.split("__")
+        for p in parents:
+            node = node.setdefault(p, {}) or {}
+        node[last] = value
+    return d
+
+
+def expand(sweep: SweepConfig) -> Plan:
+    """The full, ordered run list: each encoding's pre-training, then its fine-tunes."""
+    base_dir = Path(sweep.source).parent if sweep.source else Path(".")
+    out = Path(sweep.output_dir)
+    plan = Plan(sweep=sweep, output_dir=out)
+    pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides))
+    ft_base = config_to_dict(load_config(base_dir / sweep.finetune, sweep.finetune_overrides)) if sweep.tasks else None
+    lrs = sweep.learning_rates or ([ft_base["train"]["lr"]] if ft_base else [])
+    for entry in sweep.encodings:
+        pre_label = encoding_label(entry.position, entry.segment)
+        pre_name = f"pretrain/{slug(pre_label)}"
+        pre_dir = out / pre_name
+        pre_cfg = config_from_dict(_with(pre_base, model__position=entry.position, model__segment=entry.segment,
+                                         name=slug(pre_label), output_dir=str(out / "pretrain"), seed=sweep.pretrain_seed))
+        plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label))
+        ft_segment = entry.finetune_segment if entry.finetune_segment is not None else entry.segment
+        ft_label = encoding_label(entry.position, ft_segment)
+        for task in sweep.tasks:
+            task_tag = slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
+            for lr in lrs:
+                for seed in sweep.seeds:
+                    name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
+                    cfg = config_from_dict(_with(
+                        ft_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
+                        output_dir=str(out / "finetune"), model__from=str(pre_dir), model__segment=ft_segment,
+                        model__position=None))
+                    plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name))
+    return plan
