@@ -1,0 +1,107 @@
+"""``posenc bench``: step time and peak memory of every encoding vs. BERT and the HF peers.
+
+Times a training step (forward + backward + AdamW) and inference (forward, no_grad) for each
+model × batch size × sequence length on this machine, in interleaved rounds after warm-up, and
+writes bench.md (overhead table like the paper's Table 1 + details), bench.csv and bench.png
+(time and memory vs length). Example, the paper's BERT_SMALL at lengths 128 and 512::
+
+    posenc bench --shape small --lengths 128,512 --out bench-small
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``bench`` subcommand to an argparse ``subparsers`` object."""
+    from ..bench.cases import DEFAULT_ENCODINGS, DEFAULT_PEERS
+    from ..bench.shapes import SHAPES
+
+    p = subparsers.add_parser("bench", help="time and memory of each encoding vs. BERT and HF peers",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shape", default="small", choices=list(SHAPES),
+                   help="model size preset: small = the paper's BERT_SMALL, base = BERT_BASE (default small)")
+    p.add_argument("--encodings", nargs="+", default=list(DEFAULT_ENCODINGS), metavar="SPEC",
+                   help="posenc models: NAME, NAME(key=value,...) or NAME@linformer(k=32); 'all' = every "
+                        f"registered encoding (default: {' '.join(DEFAULT_ENCODINGS)})")
+    p.add_argument("--peers", type=_names, default=list(DEFAULT_PEERS),
+                   help=f"HF models to compare, comma-separated, '' for none (default {','.join(DEFAULT_PEERS)})")
+    p.add_argument("--linformer", type=int, default=0, metavar="K",
+                   help="also run absolute and diet_abs with Linformer attention projected to length K")
+    p.add_argument("--segment", default="input", help="segment encoding of the posenc models (default input, as BERT)")
+    p.add_argument("--lengths", type=_ints, default=None, help="sequence lengths, e.g. 128,512,1024 (default: the shape's)")
+    p.add_argument("--batch-sizes", type=_ints, default=None, help="batch sizes, e.g. 8,32 (default: the shape's)")
+    p.add_argument("--modes", type=_names, default=["train", "infer"], help="train,infer (default both)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 … (default: cuda if available)")
+    p.add_argument("--dtype", default="float32", help="float32 or bf16 (autocast; weights stay float32)")
+    p.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement; the median is reported (default 5)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed calls before timing (default 2)")
+    p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"], help="posenc attention kernel to request")
+    p.add_argument("--compile", action="store_true", help="torch.compile every model (full graph where it traces as one)")
+    p.add_argument("--compile-backend", default="inductor", help="torch.compile backend (default inductor)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    p.add_argument("--max-seconds", type=float, default=60.0,
+                   help="skip longer lengths of a model once one call takes longer than this (default 60)")
+    p.add_argument("--sequential", action="store_true",
+                   help="build and time one model at a time (less memory; ratios more exposed to load drift)")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, default=Path("bench-results"), help="output directory (default bench-results)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the tables, write bench.md/.csv/.png; returns the exit code."""
+    import torch
+
+    from ..bench.cases import parse_case
+    from ..bench.report import add_ratios, detail_table, overhead_table, plot, write_csv
+    from ..bench.run import BenchConfig, run_bench
+    from ..bench.shapes import get_shape
+    from ..encodings import list_encodings
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    encodings = list_encodings() if args.encodings == ["all"] else list(args.encodings)
+    if args.linformer:
+        encodings += [f"absolute@linformer(k={args.linformer})", f"diet_abs@linformer(k={args.linformer})"]
+    models = encodings + [f"hf:{p}" for p in args.peers]
+    for m in models:
+        parse_case(m)  # fail before any timing on a typo
+    shape = get_shape(args.shape, lengths=args.lengths, batch_sizes=args.batch_sizes)
+    cfg = BenchConfig(shape=shape, models=models, segment=args.segment, device=args.device, dtype=args.dtype,
+                      modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
+                      compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
+                      max_seconds=args.max_seconds, interleave=not args.sequential)
+    rows = add_ratios(run_bench(cfg))
+    header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
+              f"{torch.get_num_threads()} threads, median of {args.rounds} interleaved rounds")
+    text = "\n\n".join([
+        f"# {header}",
+        "## Step-time overhead vs posenc `absolute` (training = fwd+bwd+AdamW, inference = fwd)",
+        overhead_table(rows, "x_absolute"),
+        "## vs HF BertModel (sdpa)",
+        overhead_table(rows, "x_bert"),
+        "## All measurements",
+        detail_table(rows),
+    ])
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.md").write_text(text + "\n")
+    write_csv(rows, args.out / "bench.csv")
+    png = plot(rows, args.out / "bench.png")
+    print(f"\nwrote {args.out / 'bench.md'}, {args.out / 'bench.csv'}" + (f", {png}" if png else ""))
+    return 0
