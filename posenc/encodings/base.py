@@ -60,6 +60,8 @@ class Encoding(nn.Module):
     - ``translation_invariant``: outputs depend on positions only through i − j.
     - ``content_dependent_bias``: ``content_bias`` reads q/k, so it cannot be cached per forward.
     - ``Options``: frozen dataclass of the user-settable options (validated at config time).
+    - ``supports_projected_keys``: still valid when Linformer mixes keys along the sequence
+      (None: inferred — true only for encodings that touch nothing but the input).
     """
 
     name: ClassVar[str] = ""
@@ -68,6 +70,7 @@ class Encoding(nn.Module):
     translation_invariant: ClassVar[bool] = False
     content_dependent_bias: ClassVar[bool] = False
     has_layer_bias: ClassVar[bool] = False
+    supports_projected_keys: ClassVar[bool | None] = None
 
     def __init__(self, config, options):
         super().__init__()

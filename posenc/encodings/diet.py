@@ -6,6 +6,9 @@ DIET-ABS (Eq. 1):  A_ij = (x_i W_Q)(x_j W_K)ᵀ/√d_h + (P_Q P_Kᵀ)_ij
 DIET-REL (Eq. 3):  A_ij = (x_i W_Q)(x_j W_K)ᵀ/√d_h + R_{i−j}
     one learned scalar per signed offset i − j, no buckets, no clipping inside n_max.
 
+With Linformer attention (``attention: {name: linformer, k: ...}``) DIET-ABS becomes DIET-ABS^LIN
+(Eq. 4): P_K has k rows, one per projected key, and the bias P_Q P_Kᵀ is n×k.
+
 Both terms are added unscaled and do not depend on the input, so they are computed once per
 forward (for all layers at once) and passed to fused attention as an additive bias. The input
 carries no position embedding.
@@ -43,14 +46,18 @@ class DietAbs(PositionEncoding):
 
     Options = DietAbsOptions
     has_layer_bias = True
+    supports_projected_keys = True
 
     def __init__(self, config, options: DietAbsOptions):
         super().__init__(config, options)
+        from ..modeling.linformer import linformer_length
+
         self.rank = options.rank or self.head_dim
         self._max = options.max_length or config.max_position_embeddings
+        self.key_rows = linformer_length(config)  # DIET-ABS^LIN: P_K has k rows; None: one per position
         tables = 1 if options.sharing == "layer" else self.num_layers
         self.p_q = nn.Parameter(torch.zeros(tables, self.num_heads, self._max, self.rank))
-        self.p_k = nn.Parameter(torch.zeros(tables, self.num_heads, self._max, self.rank))
+        self.p_k = nn.Parameter(torch.zeros(tables, self.num_heads, self.key_rows or self._max, self.rank))
 
     @property
     def max_length(self):
@@ -69,8 +76,9 @@ class DietAbs(PositionEncoding):
 
     def prepare(self, ctx: EncodingContext):
         n = ctx.seq_len
-        # [tables, h, L, d_p] @ [tables, h, d_p, L] -> [tables, h, L, L], once for all layers
-        ctx.state[self] = self.p_q[:, :, :n] @ self.p_k[:, :, :n].transpose(-1, -2)
+        keys = self.key_rows or n
+        # [tables, h, L, d_p] @ [tables, h, d_p, L|k] -> [tables, h, L, L|k], once for all layers
+        ctx.state[self] = self.p_q[:, :, :n] @ self.p_k[:, :, :keys].transpose(-1, -2)
 
     def layer_bias(self, layer, ctx):
         return ctx.state[self][0 if self.shared_across_layers else layer][None]

@@ -51,10 +51,13 @@ class PosencSelfAttention(nn.Module):
         ctx: EncodingContext,
         kernel: str,
         need_weights: bool = False,
+        projection=None,
     ):
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # [b, h, L, d_h]
         q, k = position.rotate_qk(layer, q, k, ctx)
+        if projection is not None:  # Linformer: k, v [b, h, L, d_h] -> [b, h, k, d_h]
+            k, v = projection(layer, k, v, ctx.attention_mask)
         extra = position.content_bias(layer, q, k, ctx)
         if extra is not None:
             bias = extra if bias is None else bias + extra

@@ -12,6 +12,7 @@ from typing import Any
 from transformers import PretrainedConfig
 
 from ..encodings import normalize_spec
+from .linformer import check_attention_compatible, normalize_attention
 
 SIZE_PRESETS: dict[str, dict[str, int]] = {
     # a few-minute CPU model for tests and the quickstart
@@ -38,6 +39,8 @@ class PosencConfig(PretrainedConfig):
     Args:
         position: position encoding name or ``{"name": ..., **options}`` (see ``posenc.list_encodings()``).
         segment: segment encoding name or mapping (``none``, ``input``, ``diet``).
+        attention: ``"full"`` (default) or ``{"name": "linformer", "k": 32, "sharing": "layer"|"none"}``
+            (keys/values projected along the sequence; see :mod:`posenc.modeling.linformer`).
         max_position_embeddings: rows of absolute tables (``absolute``, ``diet_abs``, ``tupe``) and
             the default span of relative tables.
     """
@@ -63,6 +66,7 @@ class PosencConfig(PretrainedConfig):
         segment: Any = "input",
         classifier_dropout: float | None = None,
         tie_word_embeddings: bool = True,
+        attention: Any = "full",
         **kwargs,
     ):
         self.vocab_size = vocab_size
@@ -80,6 +84,8 @@ class PosencConfig(PretrainedConfig):
         self.classifier_dropout = classifier_dropout
         self.position = normalize_spec("position", position)
         self.segment = normalize_spec("segment", segment)
+        self.attention = normalize_attention(attention)
+        check_attention_compatible(self.attention, self.position, self.segment)
         super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
         self.validate_sizes()
 

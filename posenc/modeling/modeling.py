@@ -25,6 +25,7 @@ from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, normalize_spec, p
 from ..encodings.base import Encoding, EncodingContext
 from .attention import EAGER, FUSED, PosencSelfAttention
 from .configuration import PosencConfig
+from .linformer import LinformerProjection, check_attention_compatible, normalize_attention
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class PosencLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x, bias, layer, position, ctx, kernel, need_weights=False):
-        a, weights = self.attention(x, bias, layer, position, ctx, kernel, need_weights)
+    def forward(self, x, bias, layer, position, ctx, kernel, need_weights=False, projection=None):
+        a, weights = self.attention(x, bias, layer, position, ctx, kernel, need_weights, projection)
         x = self.attention_norm(x + self.dropout(a))
         x = self.ffn_norm(x + self.dropout(self.ffn_out(self.act(self.ffn_in(x)))))
         return x, weights
@@ -60,6 +61,8 @@ class PosencPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, Encoding):
             module.init_weights(self.config.initializer_range)
+        if isinstance(module, LinformerProjection):
+            module.init_weights()
         if isinstance(module, PosencMLMHead):
             from transformers import initialization as init
 
@@ -75,6 +78,8 @@ class PosencModel(PosencPreTrainedModel):
         # from_pretrained(..., segment="diet") sets a plain string: validate and resolve it here
         config.position = normalize_spec("position", config.position)
         config.segment = normalize_spec("segment", config.segment)
+        config.attention = normalize_attention(getattr(config, "attention", "full"))
+        check_attention_compatible(config.attention, config.position, config.segment)
         pos_cls, pos_opts = parse_spec("position", config.position)
         seg_cls, seg_opts = parse_spec("segment", config.segment)
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
@@ -83,6 +88,8 @@ class PosencModel(PosencPreTrainedModel):
         self.embed_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.embed_dropout = nn.Dropout(config.hidden_dropout_prob)
         self.layers = nn.ModuleList(PosencLayer(config) for _ in range(config.num_hidden_layers))
+        linformer = config.attention["name"] == "linformer"
+        self.kv_projection = LinformerProjection(config, config.attention) if linformer else None
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self._warned_eager = False
         self.post_init()
@@ -139,6 +146,8 @@ class PosencModel(PosencPreTrainedModel):
         b, n = x.shape[:2]
         self.position_encoding.check_length(n)
         self.segment_encoding.check_segments(token_type_ids)
+        if self.kv_projection is not None:
+            self.kv_projection.check_length(n)
         if position_ids is None:
             position_ids = torch.arange(n, device=x.device)[None].expand(b, n)
         ctx = EncodingContext(
@@ -151,8 +160,8 @@ class PosencModel(PosencPreTrainedModel):
 
         self.position_encoding.prepare(ctx)
         self.segment_encoding.prepare(ctx)
-        pad = None
-        if attention_mask is not None and not bool(attention_mask.all()):
+        pad = None  # with Linformer, padded keys are zeroed before the projection instead
+        if attention_mask is not None and self.kv_projection is None and not bool(attention_mask.all()):
             # [b, 1, 1, L]: −∞-like on padded keys, in the model's float dtype
             pad = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         biases = self._static_biases(ctx, pad)
@@ -163,7 +172,7 @@ class PosencModel(PosencPreTrainedModel):
             self._warned_eager = True
         hidden, attentions = ([x] if output_hidden_states else None), ([] if output_attentions else None)
         for i, layer in enumerate(self.layers):
-            x, weights = layer(x, biases[i], i, self.position_encoding, ctx, kernel, need_weights=output_attentions)
+            x, weights = layer(x, biases[i], i, self.position_encoding, ctx, kernel, output_attentions, self.kv_projection)
             if output_hidden_states:
                 hidden.append(x)
             if output_attentions:
