@@ -107,7 +107,7 @@ class SweepConfig:
     report: ReportSection = field(default_factory=ReportSection)
     probe: ProbeSection = field(default_factory=ProbeSection)
     launcher: LauncherSection = field(default_factory=LauncherSection)
-    source: str = field(default="", metadata={"help": "(set by the loader) the sweep file"})
+    source: str = field(default="", init=False, metadata={"help": "(set by the loader) the sweep file"})
 
     def validate(self):
         if not self.pretrain:
@@ -139,7 +139,6 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
             problems.append(p)
     encodings_raw = data.pop("encodings", None)
     entries = _build_entries({"encodings": encodings_raw}, locations, problems)
-    data["source"] = str(path)
     obj, probs = build(SweepConfig, {**data, "encodings": []}, locations)
     problems += [p for p in probs if p.key != "encodings"]
     if not encodings_raw:
@@ -153,4 +152,5 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     if problems:
         raise ConfigError(problems)
     obj.encodings = entries
+    obj.source = str(path)
     return obj

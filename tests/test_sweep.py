@@ -1,0 +1,131 @@
+"""Sweeps: plan expansion with stable names, validation errors, and an interrupted sweep that
+finishes on re-run without redoing finished runs; the probe; SLURM submission through submitit."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from posenc.sweep import expand, load_sweep, run_sweep
+from posenc.training.yaml_errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+MICRO = """\
+kind: sweep
+name: micro
+output_dir: {out}
+pretrain: {repo}/configs/pretrain/quickstart.yaml
+finetune: {repo}/configs/finetune/quickstart.yaml
+pretrain_overrides: [train.max_steps=6, train.eval_every=3, train.batch_size=8, mlm.seq_len=32,
+  model.max_position_embeddings=32, model.hidden_size=32, model.intermediate_size=64, tokenizer.vocab_size=400,
+  corpus.max_lines=400, tokenizer.max_lines=400]
+finetune_overrides: [data.max_train_examples=48, data.max_eval_examples=48, train.batch_size=16, train.max_length=32]
+encodings:
+  - {{position: absolute, segment: none, finetune_segment: input}}
+  - {{position: diet_rel, segment: none, finetune_segment: diet}}
+tasks: [rte]
+seeds: [1, 2]
+learning_rates: [1e-4]
+probe: {{multiples: [1, 2], max_blocks: 2}}
+report: {{formats: [md, csv, html]}}
+"""
+
+
+def write_micro(tmp_path: Path) -> Path:
+    f = tmp_path / "sweep.yaml"
+    f.write_text(MICRO.format(out=tmp_path / "runs", repo=REPO))
+    return f
+
+
+def test_plan_has_stable_names_and_order(tmp_path):
+    plan = expand(load_sweep(write_micro(tmp_path)))
+    names = [r.name for r in plan.runs]
+    assert names == [
+        "pretrain/absolute+none",
+        "finetune/absolute+input/rte/lr0.0001-seed1",
+        "finetune/absolute+input/rte/lr0.0001-seed2",
+        "pretrain/diet_rel+none",
+        "finetune/diet_rel+diet/rte/lr0.0001-seed1",
+        "finetune/diet_rel+diet/rte/lr0.0001-seed2",
+    ]
+    assert names == [r.name for r in expand(load_sweep(write_micro(tmp_path))).runs]  # stable
+    ft = plan.finetune_runs[2]
+    assert ft.config.model.from_ == str(tmp_path / "runs" / "pretrain" / "diet_rel+none")
+    assert ft.config.model.segment == "diet" and ft.config.seed == 1 and ft.config.train.lr == 1e-4
+    assert "6 to run" in plan.describe()
+
+
+def test_sweep_file_errors_name_file_line_and_close_match(tmp_path):
+    f = write_micro(tmp_path)
+    text = f.read_text().replace("seeds: [1, 2]", "seedz: [1, 2]").replace("position: diet_rel", "position: diet_rell")
+    f.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_sweep(f)
+    msg = str(e.value)
+    assert f"{f}:14: seedz: unknown key 'seedz'. Did you mean 'seeds'?" in msg
+    assert "unknown position encoding 'diet_rell'. Did you mean 'diet_rel'" in msg
+
+
+def test_quickstart_sweep_file_is_valid():
+    plan = expand(load_sweep(REPO / "configs" / "quickstart.yaml"))
+    assert len(plan.pretrain_runs) == 4 and len(plan.finetune_runs) == 16
+    assert {r.encoding for r in plan.pretrain_runs} >= {"absolute+none", "t5+none", "diet_rel+none"}
+
+
+def _cli(*args, **kw):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.Popen([sys.executable, "-m", "posenc", *args], env=env, cwd=kw.get("cwd"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    f = write_micro(tmp_path)
+    runs = tmp_path / "runs"
+    first_done = runs / "finetune" / "absolute+input" / "rte" / "lr0.0001-seed1" / "results.json"
+    proc = _cli("sweep", str(f))
+    deadline = time.time() + 240
+    while not first_done.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert first_done.exists(), proc.communicate()[0][-3000:] if proc.poll() is not None else "timed out"
+    proc.send_signal(signal.SIGKILL)  # killed mid-sweep, like a pre-empted job
+    proc.wait()
+    pre_results = runs / "pretrain" / "absolute+none" / "results.json"
+    stamps = {p: p.stat().st_mtime_ns for p in (pre_results, first_done)}
+    plan = expand(load_sweep(f))
+    states = {r.name: r.state() for r in plan.runs}
+    assert states["pretrain/absolute+none"] == "done" and states["pretrain/diet_rel+none"] != "done"
+
+    out = _cli("sweep", str(f)).communicate()[0]
+    assert all(r.state() == "done" for r in plan.runs), out[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # finished runs were not redone
+    summary = [line for line in out.splitlines() if line.startswith("sweep micro:")][-1]
+    assert "already done" in summary and " 0 failed" in summary
+    assert int(summary.split(" already done")[0].split(", ")[-1]) >= 2  # the pre-training and its first fine-tune
+
+    # a third run does nothing but rebuild the report
+    out = _cli("sweep", str(f)).communicate()[0]
+    assert "0 ran, 0 resumed, 6 already done, 0 failed" in out
+    report = runs / "report"
+    assert (report / "report.html").exists() and (report / "report.md").exists()
+    md = (report / "report.md").read_text()
+    assert "absolute+input" in md and "diet_rel+diet" in md
+
+    # the length probe ran after each pre-training: absolute cannot go past its 32-row table
+    absolute = json.loads((runs / "pretrain" / "absolute+none" / "probe.json").read_text())
+    assert absolute["supported"] is False and "table of 32 positions" in absolute["reason"]
+    rel = json.loads((runs / "pretrain" / "diet_rel+none" / "probe.json").read_text())
+    assert rel["supported"] is True and rel["lengths"] == [32, 64] and all(v > 0 for v in rel["mlm_loss"])
+
+    # SLURM through submitit: nothing left to run, so only the report job is submitted (debug cluster
+    # runs jobs in this process; on a cluster the same code submits sbatch jobs)
+    pytest.importorskip("submitit")
+    from posenc.sweep.slurm import submit_sweep
+
+    jobs = submit_sweep(expand(load_sweep(f)), cluster="debug")
+    assert len(jobs) == 1 and jobs[0].result().endswith("report")
