@@ -40,6 +40,7 @@ class EncodingEntry:
     position: Union[str, dict] = _f("absolute", "position encoding: name or {name: ..., **options}")
     segment: Union[str, dict] = _f("none", "segment encoding during pre-training (the paper: none, no NSP)")
     finetune_segment: Union[str, dict, None] = _f(None, "segment encoding added at fine-tuning (null = same as segment)")
+    from_: str | None = _f(None, "fine-tune an existing pre-trained model (run dir, model dir or hub id) instead of pre-training (written `from:`)")
 
     def validate(self):
         from ..encodings import parse_spec
@@ -110,8 +111,6 @@ class SweepConfig:
     source: str = field(default="", init=False, metadata={"help": "(set by the loader) the sweep file"})
 
     def validate(self):
-        if not self.pretrain:
-            raise FieldProblem("pretrain", "name the base pre-train config, e.g. pretrain/tiny.yaml")
         if self.tasks and not self.finetune:
             raise FieldProblem("finetune", "tasks are listed but no base fine-tune config is named")
         if not self.seeds:
@@ -149,6 +148,9 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
         rel = data.get(key)
         if rel and not (base / rel).exists():
             problems.append(Problem(locations.get(key, str(path)), key, f"file not found: {base / rel}"))
+    if obj is not None and not obj.pretrain and any(e.from_ is None for e in entries):
+        problems.append(Problem(locations.get("", str(path)), "pretrain",
+                                "name the base pre-train config (e.g. pretrain/tiny.yaml) or give every encoding a `from:` model"))
     if problems:
         raise ConfigError(problems)
     obj.encodings = entries

@@ -92,16 +92,21 @@ def expand(sweep: SweepConfig) -> Plan:
     base_dir = Path(sweep.source).parent if sweep.source else Path(".")
     out = Path(sweep.output_dir)
     plan = Plan(sweep=sweep, output_dir=out)
-    pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides))
+    needs_pretrain = any(e.from_ is None for e in sweep.encodings)
+    pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides)) if needs_pretrain else None
     ft_base = config_to_dict(load_config(base_dir / sweep.finetune, sweep.finetune_overrides)) if sweep.tasks else None
     lrs = sweep.learning_rates or ([ft_base["train"]["lr"]] if ft_base else [])
     for entry in sweep.encodings:
         pre_label = encoding_label(entry.position, entry.segment)
-        pre_name = f"pretrain/{slug(pre_label)}"
-        pre_dir = out / pre_name
-        pre_cfg = config_from_dict(_with(pre_base, model__position=entry.position, model__segment=entry.segment,
-                                         name=slug(pre_label), output_dir=str(out / "pretrain"), seed=sweep.pretrain_seed))
-        plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label))
+        if entry.from_:  # an existing model: nothing to pre-train
+            pre_name, pre_dir = None, entry.from_
+        else:
+            pre_name = f"pretrain/{slug(pre_label)}"
+            pre_dir = out / pre_name
+            pre_cfg = config_from_dict(_with(pre_base, model__position=entry.position, model__segment=entry.segment,
+                                             name=slug(pre_label), output_dir=str(out / "pretrain"),
+                                             seed=sweep.pretrain_seed))
+            plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label))
         ft_segment = entry.finetune_segment if entry.finetune_segment is not None else entry.segment
         ft_label = encoding_label(entry.position, ft_segment)
         for task in sweep.tasks:
