@@ -46,6 +46,12 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = Tru
     tok.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
+    # The trainer breaks count ties in hash order, so ids (and, on exact ties, a few tokens) vary
+    # between trainings. Re-number deterministically: specials, then the rest sorted. Full
+    # reproducibility comes from the tokenizer saved in every run dir (reuse it with tokenizer.load).
+    vocab = tok.get_vocab()
+    ordered = SPECIALS + sorted(t for t in vocab if t not in SPECIALS)
+    tok.model = models.WordPiece({t: i for i, t in enumerate(ordered)}, unk_token="[UNK]")
     tok.post_processor = _bert_template(tok)
     return _wrap(tok)
 
