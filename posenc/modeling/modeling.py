@@ -145,7 +145,8 @@ class PosencModel(PosencPreTrainedModel):
         x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         b, n = x.shape[:2]
         self.position_encoding.check_length(n)
-        self.segment_encoding.check_segments(token_type_ids)
+        if not torch.compiler.is_compiling():  # reads ids on the host: eager only, keeps compiled graphs whole
+            self.segment_encoding.check_segments(token_type_ids)
         if self.kv_projection is not None:
             self.kv_projection.check_length(n)
         if position_ids is None:
@@ -161,13 +162,16 @@ class PosencModel(PosencPreTrainedModel):
         self.position_encoding.prepare(ctx)
         self.segment_encoding.prepare(ctx)
         pad = None  # with Linformer, padded keys are zeroed before the projection instead
-        if attention_mask is not None and self.kv_projection is None and not bool(attention_mask.all()):
+        # An all-ones mask is dropped so SDPA runs unmasked (its fastest kernel); that check reads the
+        # mask on the host, so under torch.compile the mask is always applied (one graph, no sync).
+        if attention_mask is not None and self.kv_projection is None and (
+                torch.compiler.is_compiling() or not bool(attention_mask.all())):
             # [b, 1, 1, L]: −∞-like on padded keys, in the model's float dtype
             pad = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         biases = self._static_biases(ctx, pad)
 
         kernel = self.attention_kernel
-        if kernel == EAGER and self.position_encoding.eager_reason and not self._warned_eager:
+        if kernel == EAGER and self.position_encoding.eager_reason and not self._warned_eager and not torch.compiler.is_compiling():
             logger.warning("posenc: eager attention for %s: %s", self.config.position["name"], self.position_encoding.eager_reason)
             self._warned_eager = True
         hidden, attentions = ([x] if output_hidden_states else None), ([] if output_attentions else None)
