@@ -4,8 +4,8 @@
     run_sweep(plan)                                         # skips finished runs, resumes killed ones
 """
 
-from .config import EncodingEntry, SweepConfig, load_sweep
+from .config import EncodingEntry, SweepConfig, check_sweep_file, load_sweep
 from .execute import run_sweep
 from .plan import Plan, PlannedRun, expand
 
-__all__ = ["SweepConfig", "EncodingEntry", "load_sweep", "Plan", "PlannedRun", "expand", "run_sweep"]
+__all__ = ["SweepConfig", "EncodingEntry", "load_sweep", "check_sweep_file", "Plan", "PlannedRun", "expand", "run_sweep"]

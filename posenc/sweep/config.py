@@ -156,3 +156,28 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     obj.encodings = entries
     obj.source = str(path)
     return obj
+
+
+def check_sweep_file(path: str | Path) -> list[Problem]:
+    """Every problem of a sweep file for ``posenc validate``: its own keys, the base configs with
+    their overrides, each expanded run, and the task names."""
+    from ..registry import UnknownNameError
+
+    try:
+        sweep = load_sweep(path)
+        from .plan import expand
+
+        expand(sweep)
+    except ConfigError as e:
+        return list(e.problems)
+    except (FileNotFoundError, ValueError) as e:
+        return [Problem(f"{path}:1", "", str(e))]
+    problems = []
+    from posenc.tasks import get_task
+
+    for task in sweep.tasks:
+        try:
+            get_task(task)
+        except (UnknownNameError, ValueError, OSError) as e:
+            problems.append(Problem(f"{path}:1", "tasks", str(e)))
+    return problems
