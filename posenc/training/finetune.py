@@ -136,9 +136,11 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
         micro, accum = micro_batch_plan(cfg.train, acc.num_processes)
         collator = DataCollatorWithPadding(tokenizer)
         sampler = EpochSampler(len(train_ds), cfg.seed)
-        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True)
+        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True,
+                            generator=torch.Generator())  # private: iterating must not draw from the global RNG (dropout)
         eval_bs = (cfg.train.eval_batch_size or micro // acc.num_processes) * acc.num_processes
-        eval_loaders = {s: DataLoader(enc[s], batch_size=eval_bs, shuffle=False, collate_fn=collator)
+        eval_loaders = {s: DataLoader(enc[s], batch_size=eval_bs, shuffle=False, collate_fn=collator,
+                                       generator=torch.Generator())
                         for s in spec.eval_splits}
         total = total_steps_for(cfg.train, len(loader), accum)
         optimizer, scheduler = build_optimizer(model, cfg.train, total)

@@ -115,9 +115,11 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
         collator = SeededMLMCollator(tokenizer, cfg.seed, **mlm)
         eval_collator = SeededMLMCollator(tokenizer, cfg.seed + 1, **mlm)  # fixed masks: epoch stays 0
         sampler = EpochSampler(len(train_ds), cfg.seed)
-        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True)
+        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True,
+                            generator=torch.Generator())  # private: iterating must not draw from the global RNG (dropout)
         eval_bs = (cfg.train.eval_batch_size or micro // acc.num_processes) * acc.num_processes
-        eval_loader = DataLoader(eval_ds, batch_size=eval_bs, shuffle=False, collate_fn=eval_collator)
+        eval_loader = DataLoader(eval_ds, batch_size=eval_bs, shuffle=False, collate_fn=eval_collator,
+                                 generator=torch.Generator())
         total = cfg.train.max_steps
         optimizer, scheduler = build_optimizer(model, cfg.train, total)
         model, optimizer, loader, eval_loader, scheduler = acc.prepare(model, optimizer, loader, eval_loader, scheduler)

@@ -42,6 +42,15 @@ def _dataclass_in(tp):
     return None
 
 
+def _non_null(tp):
+    """``X`` for ``X | None`` with a single X (so errors are X's, e.g. a Literal's close match)."""
+    if get_origin(tp) in (Union, getattr(__import__("types"), "UnionType")):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
 def _locate(locations: dict[str, str], key: str) -> str:
     """Location of ``key`` or of its nearest located parent."""
     k = key
@@ -89,7 +98,7 @@ def build(cls, data: Any, locations: dict[str, str], prefix: str = ""):
             kwargs[f.name] = obj
             continue
         try:
-            kwargs[f.name] = coerce(value, tp, path)
+            kwargs[f.name] = coerce(value, _non_null(tp) if value is not None else tp, path)
         except OptionError as e:
             msg = str(e)
             problems.append(Problem(_locate(locations, path), path, msg.removeprefix(f"{path}: ")))
