@@ -108,6 +108,11 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert "already done" in summary and " 0 failed" in summary
     assert int(summary.split(" already done")[0].split(", ")[-1]) >= 2  # the pre-training and its first fine-tune
 
+    # every comparand got the sweep's one tokenizer (trained once)
+    shared = (runs / "tokenizer" / "tokenizer.json").read_text()
+    for enc in ("absolute+none", "diet_rel+none"):
+        assert (runs / "pretrain" / enc / "best" / "tokenizer.json").read_text() == shared
+
     # a third run does nothing but rebuild the report
     out = _cli("sweep", str(f)).communicate()[0]
     assert "0 ran, 0 resumed, 6 already done, 0 failed" in out

@@ -12,6 +12,7 @@ checkpoint, and a failed pre-training skips only its own fine-tunes. Three launc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -29,6 +30,30 @@ def _config_file(plan: Plan, run: PlannedRun) -> Path:
     path = plan.output_dir / ".plan" / (run.name.replace("/", "__") + ".yaml")
     atomic_write_yaml(path, config_to_dict(run.config))
     return path
+
+
+def ensure_shared_tokenizer(plan: Plan) -> None:
+    """Train the sweep's one tokenizer (OUTPUT_DIR/tokenizer) if it is not there yet."""
+    if plan.shared_tokenizer is None or (plan.shared_tokenizer / "tokenizer_config.json").exists():
+        return
+    import shutil
+    import tempfile
+
+    from ..training.config import CorpusSection
+    from ..training.corpus import iter_texts, load_text
+    from ..training.tokenizer import build_tokenizer
+
+    t, c = plan.tokenizer_recipe["tokenizer"], plan.tokenizer_recipe["corpus"]
+    corpus = CorpusSection(**{k: v for k, v in c.items()}) if not t.get("files") else CorpusSection(files=t["files"])
+    plan.output_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=plan.output_dir, prefix=".tokenizer."))
+    tok = build_tokenizer(t["train"], iter_texts(load_text(corpus), t.get("max_lines")), t["vocab_size"],
+                          t.get("lowercase", True), save_model_to=tmp)
+    tok.save_pretrained(tmp)
+    if (plan.shared_tokenizer / "tokenizer_config.json").exists():  # another process won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    os.replace(tmp, plan.shared_tokenizer)
 
 
 def run_one(plan: Plan, run: PlannedRun, launcher: str = "local", accelerate_args: list[str] | None = None) -> str:
@@ -87,6 +112,7 @@ def run_sweep(plan: Plan, launcher: str | None = None, overrides: tuple[str, ...
 
         submit_sweep(plan, overrides)
         return 0
+    ensure_shared_tokenizer(plan)
     failed: dict[str, str] = {}
     counts = {"skipped": 0, "resumed": 0, "ran": 0}
     start = time.time()

@@ -45,6 +45,10 @@ class Plan:
     sweep: SweepConfig
     output_dir: Path
     runs: list[PlannedRun] = field(default_factory=list)
+    # one tokenizer for every comparand (trained once, before the first run): the encodings then
+    # differ in nothing but their encodings — WordPiece training breaks count ties in hash order
+    shared_tokenizer: Path | None = None
+    tokenizer_recipe: dict | None = None  # the base config's `tokenizer` and `corpus` sections
 
     @property
     def pretrain_runs(self) -> list[PlannedRun]:
@@ -96,6 +100,10 @@ def expand(sweep: SweepConfig) -> Plan:
     pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides)) if needs_pretrain else None
     ft_base = config_to_dict(load_config(base_dir / sweep.finetune, sweep.finetune_overrides)) if sweep.tasks else None
     lrs = sweep.learning_rates or ([ft_base["train"]["lr"]] if ft_base else [])
+    if pre_base is not None and pre_base["tokenizer"].get("train"):
+        plan.shared_tokenizer = out / "tokenizer"
+        plan.tokenizer_recipe = {"tokenizer": pre_base["tokenizer"], "corpus": pre_base["corpus"]}
+        pre_base = _with(pre_base, tokenizer__train=None, tokenizer__load=str(plan.shared_tokenizer))
     for entry in sweep.encodings:
         pre_label = encoding_label(entry.position, entry.segment)
         if entry.from_:  # an existing model: nothing to pre-train

@@ -51,6 +51,9 @@ def make_executor(plan: Plan, cluster: str | None = None):
 
 def submit_sweep(plan: Plan, overrides: tuple[str, ...] = (), cluster: str | None = None):
     """Submit one job per unfinished encoding chain plus the report job; returns the jobs."""
+    from .execute import ensure_shared_tokenizer
+
+    ensure_shared_tokenizer(plan)  # once, here, so parallel jobs share one vocabulary
     ex = make_executor(plan, cluster)
     jobs = []
     for i, pre in enumerate(plan.pretrain_runs):
