@@ -55,8 +55,10 @@ class LearnedAbsolute(PositionEncoding):
 
 @register_position("sinusoidal")
 class Sinusoidal(PositionEncoding):
-    """Fixed sinusoids added to the input (Vaswani et al. 2017): P[p, 2i] = sin(p/10000^{2i/d}),
-    P[p, 2i+1] = cos(p/10000^{2i/d}). No parameters, any length."""
+    """Fixed sinusoids added to the input (Vaswani et al. 2017), no parameters, any length.
+
+    P[p, 2i] = sin(p / 10000^{2i/d}),  P[p, 2i+1] = cos(p / 10000^{2i/d})
+    """
 
     replaces_input_positions = False
 
