@@ -57,7 +57,7 @@ def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, train_split, spec):
     return load_tokenizer(str(tok_dir))
 
 
-def _model(cfg: FinetuneConfig, spec, tokenizer):
+def _model(cfg: FinetuneConfig, spec, tokenizer, verbose: bool = True):
     num_labels = 1 if spec.kind == "regression" else spec.num_labels
     task_kw = {"num_labels": num_labels,
                "problem_type": "regression" if spec.kind == "regression" else "single_label_classification"}
@@ -68,10 +68,33 @@ def _model(cfg: FinetuneConfig, spec, tokenizer):
         kw = {k: getattr(cfg.model, k) for k in DROPOUT_KEYS if getattr(cfg.model, k) is not None}
         if cfg.model.segment is not None:
             kw["segment"] = cfg.model.segment  # switch the segment encoding (new parameters start at zero)
-        return AutoModelForSequenceClassification.from_pretrained(
-            resolve_pretrained(cfg.model.from_), attn_implementation=cfg.model.attn_implementation, **task_kw, **kw)
+        return _load_pretrained(resolve_pretrained(cfg.model.from_), cfg.model.attn_implementation, verbose, **task_kw, **kw)
     return AutoModelForSequenceClassification.from_config(build_config(cfg.model, tokenizer, **task_kw),
                                                           attn_implementation=cfg.model.attn_implementation)
+
+
+def _load_pretrained(path: str, attn_implementation: str, verbose: bool, **kw):
+    """from_pretrained with one plain line instead of transformers' load-report table: the new head
+    (and any added segment encoding) is expected to be missing, the MLM head to be unused."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity(logging.ERROR)
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            path, attn_implementation=attn_implementation, output_loading_info=True, **kw)
+    finally:
+        hf_logging.set_verbosity(before)
+
+    def groups(keys):
+        return sorted({".".join(k.split(".")[:2]) if k.startswith("posenc.") else k.split(".")[0] for k in keys})
+
+    new, unused = groups(info.get("missing_keys", [])), groups(info.get("unexpected_keys", []))
+    if verbose:
+        print(f"loaded {path}: new (initialised) {', '.join(new) or '-'}; not used {', '.join(unused) or '-'}")
+    return model
 
 
 def _evaluator(acc, model, loaders: dict, spec, main_split: str):
@@ -132,7 +155,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
         train_ds = enc[spec.train_split]
 
         set_seed(cfg.seed)
-        model = _model(cfg, spec, tokenizer)
+        model = _model(cfg, spec, tokenizer, verbose=acc.is_main_process)
         micro, accum = micro_batch_plan(cfg.train, acc.num_processes)
         collator = DataCollatorWithPadding(tokenizer)
         sampler = EpochSampler(len(train_ds), cfg.seed)
