@@ -272,3 +272,17 @@ def test_cli_end_to_end(report_runs, tmp_path, capsys):
     empty.mkdir()
     assert _cli(["report", str(empty), "--out", str(out)]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_majority_class_baseline_is_reported_and_every_seed_must_beat_it(tmp_path):
+    for seed, v in ((1, 0.70), (2, 0.74)):
+        write_run(tmp_path, f"s{seed}", "absolute+input", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509})
+    for seed, v in ((1, 0.49), (2, 0.80)):
+        write_run(tmp_path, f"d{seed}", "diet_rel+diet", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509})
+    table = aggregate.aggregate_finetune(load_runs([tmp_path]).runs).set_index("encoding")
+    assert table.loc["absolute+input", "majority"] == pytest.approx(0.509)
+    assert bool(table.loc["absolute+input", "beats_majority"]) is True
+    assert bool(table.loc["diet_rel+diet", "beats_majority"]) is False  # the median beats it, seed 1 does not
+    export(build_report([tmp_path], tmp_path / "out", make_plots=False), tmp_path / "out", ["markdown"])
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "50.9 (all seeds beat it)" in md and "50.9 (NOT beaten by every seed)" in md

@@ -86,6 +86,11 @@ def aggregate_finetune(runs: pd.DataFrame) -> pd.DataFrame:
             "n": int(s.count()), "seeds": ",".join(str(x) for x in sorted(grp["seed"].dropna().tolist())),
             "median": s.median(), "mean": s.mean(), "std": s.std(ddof=1), "min": s.min(), "max": s.max(),
         }
+        majority = pd.to_numeric(grp["majority"], errors="coerce").dropna() if "majority" in grp else pd.Series(dtype=float)
+        row["majority"] = float(majority.iloc[0]) if len(majority) else float("nan")
+        if len(majority):  # every seed must beat it, not just the median
+            better = s > row["majority"] if row["greater_is_better"] else s < row["majority"]
+            row["beats_majority"] = bool(better.all())
         for m in metric_names(grp):
             row[f"median.{m}"] = pd.to_numeric(grp[f"best.{m}"], errors="coerce").median()
         for c in SPEED_COLUMNS:

@@ -90,6 +90,8 @@ def run_row(run_dir: Path, res: dict) -> dict:
         # the paper's protocol: each run contributes its best checkpoint's score
         "score": best_metrics.get(main, final_metrics.get(main)),
         "final_score": final_metrics.get(main),
+        # always predicting the most frequent training label (None for regression / unknown)
+        "majority": (res.get("majority_baseline") or {}).get(main),
         "pretrained_from": res.get("pretrained_from"),
         "model_dir": res.get("model_dir", "best"),
         "device": _device(run_dir),

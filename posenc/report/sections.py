@@ -57,6 +57,13 @@ def _speed(r) -> dict:
             "Δstep vs base": "–" if rel is None or pd.isna(rel) else f"{100 * rel:+.0f}%"}
 
 
+def _majority(r, pct: bool) -> str:
+    m = r.get("majority")
+    if m is None or pd.isna(m):
+        return "–"
+    return f"{num(m, pct)} ({'all seeds beat it' if r.get('beats_majority') else 'NOT beaten by every seed'})"
+
+
 def finetune_table(rep: Report) -> pd.DataFrame:
     """Encoding × task rows: main metric stats, other metrics, speed."""
     rows = []
@@ -68,6 +75,7 @@ def finetune_table(rep: Report) -> pd.DataFrame:
         rows.append({"Encoding": r["encoding"], "Task": r["task"], "Metric": metric + (" ×100" if pct else ""),
                      "best lr": num(r["best_lr"]), "lrs": r["lrs_tried"], "n": int(r["n"]),
                      "Median": num(r["median"], pct), "Mean ± std": f"{num(r['mean'], pct)} ± {num(r['std'], pct, 2)}",
+                     "Majority class": _majority(r, pct),
                      "Other metrics (median)": "; ".join(others) or "–", **_speed(r)})
     return pd.DataFrame(rows)
 
