@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                       modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
                       compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
                       max_seconds=args.max_seconds, interleave=not args.sequential)
-    rows = add_ratios(run_bench(cfg))
+    rows = add_ratios(run_bench(cfg, log=lambda line: print(line, flush=True)))
     header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
               f"{torch.get_num_threads()} threads, median of {args.rounds} interleaved rounds")
     text = "\n\n".join([

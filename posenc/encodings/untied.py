@@ -127,18 +127,39 @@ class Deberta(PositionEncoding):
 
     def prepare(self, ctx: EncodingContext):
         k, n = self.span, ctx.seq_len
+        table = self.rel_embeddings.weight
+        if n <= k:
+            # no offset is clamped: the 2n−1 rows k−n+1 .. k+n−1, reversed so that row c holds
+            # offset i − j = n − 1 − c, which lets _skew read δ(i,j) as a strided view (no gather)
+            ctx.state[self] = (table[k - n + 1 : k + n].flip(0), None)
+            return
         lo, hi = max(0, k - (n - 1)), min(2 * k - 1, k + n - 1)  # the table rows length n can reach
-        delta = (-relative_offsets(n, self.rel_embeddings.weight.device) + k).clamp(0, 2 * k - 1) - lo  # δ(i,j)
-        ctx.state[self] = (self.rel_embeddings.weight[lo : hi + 1], delta)
+        delta = (-relative_offsets(n, table.device) + k).clamp(0, 2 * k - 1) - lo  # δ(i,j)
+        ctx.state[self] = (table[lo : hi + 1], delta)
 
     def _heads(self, x):  # [r, d] -> [h, r, d_h]
         return x.view(x.shape[0], self.num_heads, self.head_dim).transpose(0, 1)
+
+    @staticmethod
+    def _skew(x: torch.Tensor) -> torch.Tensor:
+        """[b, h, n, 2n−1] scores against reversed offsets → [b, h, n, n], out[i, j] = x[i, j − i + n − 1]
+        (Transformer-XL's relative shift done with views: in the flattened rows, row i of the result
+        starts at n − 1 + i·(2n − 2), i.e. the rows are re-cut with width 2n − 2)."""
+        b, h, n, r = x.shape
+        if n == 1:
+            return x
+        flat = x.reshape(b, h, n * r)[..., n - 1 : n - 1 + n * (r - 1)]
+        return flat.reshape(b, h, n, r - 1)[..., :n]
 
     def content_bias(self, layer, q, k, ctx):
         rel, delta = ctx.state[self]
         b, h, L, _ = q.shape
         k_r = self._heads(self.pos_k[layer](rel)).to(q.dtype)  # [h, r, d_h]
         q_r = self._heads(self.pos_q[layer](rel)).to(q.dtype)
-        c2p = (q @ k_r.transpose(-1, -2)).gather(-1, delta.expand(b, h, L, L))  # q_i·K^r_δ(i,j)
-        p2c = (k @ q_r.transpose(-1, -2)).gather(-1, delta.expand(b, h, L, L)).transpose(-1, -2)  # k_j·Q^r_δ(j,i)
-        return (c2p + p2c) * self.score_scale(self.head_dim)
+        c2p, p2c = q @ k_r.transpose(-1, -2), k @ q_r.transpose(-1, -2)  # [b, h, L, r]
+        if delta is None:
+            c2p, p2c = self._skew(c2p), self._skew(p2c)
+        else:
+            c2p, p2c = c2p.gather(-1, delta.expand(b, h, L, L)), p2c.gather(-1, delta.expand(b, h, L, L))
+        # c2p[i, j] = q_i·K^r_δ(i,j); p2c[j, i] = k_j·Q^r_δ(j,i)
+        return (c2p + p2c.transpose(-1, -2)) * self.score_scale(self.head_dim)

@@ -1,0 +1,198 @@
+"""posenc bench (tiny shape: it runs and reports every column; no assertion on times), the
+Linformer attention option, and torch.compile graph capture of every encoding."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import tempfile
+
+import pytest
+import torch
+
+import posenc
+from posenc.bench.cases import parse_case, parse_named
+from posenc.bench.report import RATIO_COLUMNS, add_ratios, overhead_table
+from posenc.bench.run import COLUMNS, BenchConfig, run_bench
+from posenc.bench.shapes import get_shape
+from posenc.bench.timing import peak_memory_bytes
+from posenc.options import OptionError
+from posenc.testing import sample_inputs, tiny_model
+
+LIN = {"name": "linformer", "k": 4}
+
+
+def _tiny_shape(**kw):
+    return get_shape("tiny", hidden_size=32, num_attention_heads=4, intermediate_size=64, vocab_size=101, **kw)
+
+
+def test_bench_command_writes_every_column(tmp_path):
+    from posenc.commands import bench
+
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--shape", "tiny", "--lengths", "16", "--batch-sizes", "2", "--rounds", "2",
+                              "--warmup", "1", "--encodings", "absolute", "diet_abs", "t5", "--peers", "bert,t5",
+                              "--linformer", "4", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    rows = list(csv.DictReader((tmp_path / "bench.csv").open()))
+    assert set(rows[0]) == set(COLUMNS + RATIO_COLUMNS)
+    models = {r["model"] for r in rows}
+    assert models == {"absolute", "diet_abs", "t5", "absolute@linformer(k=4)", "diet_abs@linformer(k=4)", "hf:bert", "hf:t5"}
+    assert {r["mode"] for r in rows} == {"train", "infer"}
+    assert all(r["status"] == "ok" and float(r["median_ms"]) > 0 and r["kernel"] in ("sdpa", "eager") for r in rows)
+    assert all(float(r["x_absolute"]) > 0 for r in rows)
+    t5 = next(r for r in rows if r["model"] == "t5")
+    assert float(t5["x_peer"]) > 0  # posenc t5 vs HF T5EncoderModel
+    text = (tmp_path / "bench.md").read_text()
+    assert "| model | kernel |" in text and "hf:bert" in text
+    assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+def test_bench_reports_errors_and_skips_without_stopping():
+    cfg = BenchConfig(shape=_tiny_shape(lengths=(16, 80), batch_sizes=(1,)), models=["absolute", "rotary@linformer"],
+                      modes=("infer",), rounds=1, warmup=1, memory=False)
+    rows = add_ratios(run_bench(cfg, log=lambda s: None))
+    status = {(r["model"], r["length"]): r["status"] for r in rows}
+    assert status[("absolute", 16)] == "ok"
+    assert "rotary" in status[("rotary@linformer", 16)] and status[("rotary@linformer", 16)].startswith("error")
+    assert "| rotary@linformer |" in overhead_table(rows)
+
+
+def test_bench_spec_parsing_and_errors():
+    assert parse_named("diet_abs(rank=8,sharing=none)") == {"name": "diet_abs", "rank": 8, "sharing": "none"}
+    case = parse_case("diet_abs(rank=8)@linformer(k=16)")
+    assert case.position == {"name": "diet_abs", "rank": 8} and case.attention == {"name": "linformer", "k": 16}
+    with pytest.raises(Exception, match="Did you mean 'diet_abs'"):
+        parse_case("diet_ab")
+    with pytest.raises(Exception, match="Did you mean 'deberta_v2'"):
+        parse_case("hf:deberta")
+    with pytest.raises(ValueError, match="Did you mean 'small'"):
+        get_shape("smal")
+
+
+def test_peak_memory_counts_a_known_allocation():
+    def alloc():
+        x = torch.empty(1024, 1024)  # 4 MiB
+        del x
+
+    peak = peak_memory_bytes(alloc, torch.device("cpu"))
+    assert peak is None or 4 * 2**20 <= peak < 8 * 2**20
+
+
+# --- Linformer --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("position", ["absolute", "diet_abs", {"name": "diet_abs", "sharing": "none"}])
+def test_linformer_forward_backward_save_load(position):
+    model = tiny_model(position, "input", attention=LIN).train()
+    ids, mask, tt = sample_inputs()
+    out = model(ids, mask, tt)
+    (out.last_hidden_state.pow(2).mean() + out.pooler_output.mean()).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
+    assert not missing
+    model.eval()
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d)
+        loaded = posenc.PosencModel.from_pretrained(d).eval()
+    assert loaded.config.attention == {"name": "linformer", "k": 4, "sharing": "layer", "max_length": None}
+    with torch.no_grad():
+        assert torch.equal(model(ids, mask, tt).last_hidden_state, loaded(ids, mask, tt).last_hidden_state)
+
+
+def test_linformer_diet_abs_bias_is_n_by_k_and_kernels_agree():
+    fused = tiny_model("diet_abs", "input", attention=LIN)
+    assert fused.position_encoding.p_k.shape[-2] == 4  # P_K has k rows (DIET-ABS^LIN)
+    assert fused.position_encoding.bias_matrix(12).shape == (1, 4, 12, 4)
+    eager = tiny_model("diet_abs", "input", attention=LIN, attn_implementation="eager")
+    eager.load_state_dict(fused.state_dict())
+    ids, mask, tt = sample_inputs()
+    with torch.no_grad():
+        diff = (fused(ids, mask, tt).last_hidden_state - eager(ids, mask, tt).last_hidden_state).abs().max()
+    assert float(diff) < 1e-5
+
+
+def test_linformer_padding_is_zeroed_before_projection():
+    model = tiny_model("absolute", "none", attention=LIN)
+    ids, _, _ = sample_inputs(batch=1, length=10, pairs=False)
+    mask = torch.ones_like(ids)
+    mask[:, 7:] = 0
+    other = ids.clone()
+    other[:, 7:] = 5  # different tokens under the padding
+    with torch.no_grad():
+        a = model(ids, mask).last_hidden_state[:, :7]
+        b = model(other, mask).last_hidden_state[:, :7]
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("position,segment,name", [
+    ("t5", "none", "'t5'"), ("rotary", "none", "'rotary'"), ("shaw", "none", "'shaw'"),
+    ("absolute", "diet", "'diet'"), ("tupe", "none", "'tupe'")])
+def test_linformer_refuses_key_position_encodings(position, segment, name):
+    with pytest.raises(OptionError, match=f"linformer.*{name}"):
+        posenc.PosencConfig(position=position, segment=segment, attention="linformer")
+
+
+def test_attention_option_errors_name_the_fix():
+    with pytest.raises(OptionError, match="Did you mean 'linformer'"):
+        posenc.PosencConfig(attention="linformr")
+    with pytest.raises(OptionError, match="Did you mean 'k'"):
+        posenc.PosencConfig(attention={"name": "linformer", "kk": 3})
+    with pytest.raises(OptionError, match="k must be >= 1"):
+        posenc.PosencConfig(attention={"name": "linformer", "k": 0})
+    model = tiny_model("absolute", "none", attention={**LIN, "max_length": 16}, max_position_embeddings=64)
+    with pytest.raises(ValueError, match="20 exceeds Linformer's projection of 16"):
+        model(torch.ones(1, 20, dtype=torch.long))
+
+
+# --- torch.compile ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("position", posenc.list_encodings())
+def test_every_encoding_traces_as_one_graph(position):
+    """Dynamo captures the whole forward (fullgraph=True: no graph break, no host sync)."""
+    torch._dynamo.reset()
+    model = tiny_model(position, "diet").train()
+    ids, mask, tt = sample_inputs()
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    compiled(ids, mask, tt).last_hidden_state.sum().backward()
+
+
+def test_compiled_training_matches_eager():
+    """AOT autograd (forward + backward graphs) on a tiny model; the inductor backend takes ~40 s
+    on 2 CPU cores, so CI uses aot_eager and ``posenc bench --compile`` exercises inductor."""
+    torch._dynamo.reset()
+    model = tiny_model({"name": "shaw", "values": True}, "diet")
+    ids, mask, tt = sample_inputs()
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    with torch.no_grad():
+        diff = (compiled(ids, mask, tt).last_hidden_state - model(ids, mask, tt).last_hidden_state).abs().max()
+    assert float(diff) < 1e-5
+    compiled(ids, mask, tt).last_hidden_state.sum().backward()
+    assert model.position_encoding.value_table.grad is not None
+
+
+# --- fast paths proved equal to their plain versions -------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16])
+def test_deberta_strided_relative_shift_equals_gather(n):
+    """n <= k takes the strided-view path; it must equal the direct δ(i,j) formula, gradients too."""
+    from posenc.encodings.base import EncodingContext, relative_offsets
+
+    enc = tiny_model({"name": "deberta", "max_relative_positions": 16}).position_encoding
+    torch.manual_seed(0)
+    q = torch.randn(2, 4, n, 8, requires_grad=True)
+    k = torch.randn(2, 4, n, 8, requires_grad=True)
+    ctx = EncodingContext(2, n, q.device, q.dtype, position_ids=torch.arange(n)[None])
+    enc.prepare(ctx)
+    assert ctx.state[enc][1] is None  # the strided path
+    fast = enc.content_bias(1, q, k, ctx)
+    span = 16
+    delta = (-relative_offsets(n, q.device) + span).clamp(0, 2 * span - 1)
+    kr = enc.pos_k[1](enc.rel_embeddings.weight).view(2 * span, 4, 8).transpose(0, 1)
+    qr = enc.pos_q[1](enc.rel_embeddings.weight).view(2 * span, 4, 8).transpose(0, 1)
+    c2p = (q @ kr.transpose(-1, -2)).gather(-1, delta.expand(2, 4, n, n))
+    p2c = (k @ qr.transpose(-1, -2)).gather(-1, delta.expand(2, 4, n, n)).transpose(-1, -2)
+    ref = (c2p + p2c) * enc.score_scale(8)
+    assert torch.allclose(fast, ref, atol=1e-5)
+    g = torch.randn_like(ref)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(
+        torch.autograd.grad(fast, (q, k), g), torch.autograd.grad(ref, (q, k), g)))
