@@ -134,3 +134,17 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
 
     jobs = submit_sweep(expand(load_sweep(f)), cluster="debug")
     assert len(jobs) == 1 and jobs[0].result().endswith("report")
+
+
+def test_accelerate_launcher_runs_each_run_through_accelerate_launch(tmp_path):
+    f = tmp_path / "acc.yaml"
+    f.write_text(MICRO.format(out=tmp_path / "runs", repo=REPO)
+                 .replace("  - {position: diet_rel, segment: none, finetune_segment: diet}\n", "")
+                 .replace("tasks: [rte]", "tasks: []")
+                 + 'launcher: {kind: accelerate, accelerate_args: [--cpu, --num_processes, "1", '
+                   '--mixed_precision, "no", --dynamo_backend, "no"]}\n')
+    out = _cli("sweep", str(f)).communicate()[0]
+    assert "1 ran, 0 resumed, 0 already done, 0 failed" in out, out[-3000:]
+    meta = json.loads((tmp_path / "runs" / "pretrain" / "absolute+none" / "meta.json").read_text())
+    assert meta["world_size"] == 1
+    assert (tmp_path / "runs" / ".plan" / "pretrain__absolute+none.yaml").exists()  # the config the launcher ran
