@@ -196,6 +196,8 @@ def test_tupe_r_adds_bucketed_relative_term():
 def test_diet_segment_bias_is_per_head_pair_table():
     model = pt.tiny_model("none", "diet")
     enc = model.segment_encoding
+    with torch.no_grad():
+        enc.pair_bias.copy_(torch.randn_like(enc.pair_bias))  # trained values, not the zero init
     tt = torch.tensor([[0, 0, 1, 1]])
     ctx = _ctx(4, tt=tt)
     enc.prepare(ctx)
@@ -236,3 +238,16 @@ def test_parameter_counts_follow_table6_arithmetic():
     assert round(count({"name": "diet_abs", "rank": 128, "sharing": "layer"}) / 1e6, 1) == 111.3
     assert round(count({"name": "diet_rel"}) / 1e6, 1) == 109.9
     assert round(count({"name": "diet_rel", "sharing": "layer"}) / 1e6, 1) == 109.7
+
+
+def test_toeplitz_bias_reads_the_value_of_offset_j_minus_i():
+    from posenc.encodings.base import offsets_1d, toeplitz
+
+    L = 5
+    v = torch.randn(3, 2 * L - 1)  # [heads, 2L-1]
+    out = toeplitz(v, L)
+    offs = offsets_1d(L, "cpu")
+    for i in range(L):
+        for j in range(L):
+            assert torch.equal(out[:, i, j], v[:, j - i + L - 1])
+            assert offs[j - i + L - 1].item() == j - i

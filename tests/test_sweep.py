@@ -61,6 +61,17 @@ def test_plan_has_stable_names_and_order(tmp_path):
     assert "6 to run" in plan.describe()
 
 
+def test_task_overrides_apply_to_that_task_only(tmp_path):
+    f = write_micro(tmp_path)
+    f.write_text(f.read_text().replace("tasks: [rte]", "tasks: [rte, sst2]\ntask_overrides: {sst2: [train.num_epochs=5]}"))
+    plan = expand(load_sweep(f))
+    epochs = {r.config.task: r.config.train.num_epochs for r in plan.finetune_runs}
+    assert epochs == {"rte": 2, "sst2": 5}
+    f.write_text(f.read_text().replace("{sst2: [", "{cola: ["))
+    with pytest.raises(ConfigError, match="'cola' is not one of the sweep's tasks"):
+        load_sweep(f)
+
+
 def test_sweep_file_errors_name_file_line_and_close_match(tmp_path):
     f = write_micro(tmp_path)
     text = f.read_text().replace("seeds: [1, 2]", "seedz: [1, 2]").replace("position: diet_rel", "position: diet_rell")

@@ -198,3 +198,17 @@ def relative_offsets(seq_len: int, device, key_len: int | None = None) -> torch.
     q = torch.arange(seq_len, device=device)[:, None]
     k = torch.arange(key_len, device=device)[None, :]
     return k - q
+
+
+def toeplitz(by_offset: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """[..., 2L−1] values per offset j − i (index j − i + L − 1) → [..., L, L] with out[i, j] = v[j − i + L − 1].
+
+    A strided view plus one flip: the backward is a strided sum over 2L−1 values per row instead of the
+    scatter-add an [L, L] gather needs (several times slower on CPU).
+    """
+    return by_offset.unfold(-1, seq_len, 1).flip(-2)
+
+
+def offsets_1d(seq_len: int, device) -> torch.Tensor:
+    """The 2L−1 signed offsets j − i, from −(L−1) to L−1, in :func:`toeplitz` order."""
+    return torch.arange(-(seq_len - 1), seq_len, device=device)

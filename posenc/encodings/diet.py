@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import register_position
-from .base import EncodingContext, PositionEncoding
+from .base import EncodingContext, PositionEncoding, offsets_1d, toeplitz
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,9 @@ class DietRel(PositionEncoding):
 
     def prepare(self, ctx: EncodingContext):
         n = ctx.seq_len
-        pos = torch.arange(n, device=self.offsets.device)
-        # index of offset i − j; offsets beyond the table reuse its edge (length extrapolation)
-        idx = (pos[:, None] - pos[None, :]).clamp(-(self.span - 1), self.span - 1) + (self.span - 1)
-        ctx.state[self] = self.offsets[:, :, idx]  # [layers, heads|1, L, L]
+        # table index of offset i − j for each j − i; offsets beyond the table reuse its edge (extrapolation)
+        idx = (-offsets_1d(n, self.offsets.device)).clamp(-(self.span - 1), self.span - 1) + (self.span - 1)
+        ctx.state[self] = toeplitz(self.offsets[:, :, idx], n)  # [layers, heads|1, L, L]
 
     def layer_bias(self, layer, ctx):
         bias = ctx.state[self][0 if self.shared_across_layers else layer][None]

@@ -80,9 +80,13 @@ class DietSegment(SegmentEncoding):
         tt = ctx.token_type_ids
         if tt is None:
             tt = torch.zeros(ctx.batch_size, ctx.seq_len, dtype=torch.long, device=self.pair_bias.device)
-        ctx.state[self] = tt[:, :, None] * self.num_segments + tt[:, None, :]  # [b, L, L] pair index
+        # one-hot segments E [b, L, s]: S^h[s_i, s_j] = (E S^h Eᵀ)_ij, two small matmuls whose backward is
+        # a matmul too (a gather table[:, s_i*s + s_j] is ~30x slower in training: scatter-add backward)
+        ctx.state[self] = torch.nn.functional.one_hot(tt, self.num_segments).to(self.pair_bias.dtype)
 
     def layer_bias(self, layer, ctx):
-        pair = ctx.state[self]
-        table = self.pair_bias[0 if self.shared_across_layers else layer]  # [h, s*s]
-        return table[:, pair].transpose(0, 1)  # [b, h, L, L]
+        onehot = ctx.state[self]  # [b, L, s]
+        s = self.num_segments
+        table = self.pair_bias[0 if self.shared_across_layers else layer].view(self.num_heads, s, s)
+        rows = torch.einsum("bis,hst->bhit", onehot, table)  # [b, h, L, s]: S^h[s_i, :]
+        return rows @ onehot.transpose(1, 2)[:, None]  # [b, h, L, L]

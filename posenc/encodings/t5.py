@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import register_position
-from .base import EncodingContext, PositionEncoding, relative_offsets
+from .base import EncodingContext, PositionEncoding, offsets_1d, toeplitz
 
 
 def t5_relative_bucket(relative_position: torch.Tensor, num_buckets: int = 32, max_distance: int = 128) -> torch.Tensor:
@@ -56,9 +56,9 @@ class BucketedRelativeBias(nn.Module):
         self.weight = nn.Parameter(torch.zeros(tables, num_buckets, heads))
 
     def forward(self, seq_len: int) -> torch.Tensor:
-        rel = relative_offsets(seq_len, self.weight.device)
-        buckets = t5_relative_bucket(rel, self.num_buckets, self.max_distance)  # [L, L]
-        return self.weight[:, buckets].permute(0, 3, 1, 2)  # [tables, h, L, L]
+        buckets = t5_relative_bucket(offsets_1d(seq_len, self.weight.device), self.num_buckets, self.max_distance)
+        by_offset = self.weight[:, buckets].permute(0, 2, 1)  # [tables, h, 2L-1]
+        return toeplitz(by_offset, seq_len)  # [tables, h, L, L]
 
 
 @register_position("t5")

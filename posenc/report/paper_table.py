@@ -23,6 +23,7 @@ PAPER_TABLE2 = [
 ]
 TABLE2_COLUMNS = ["Model", "Position", "Segment", "MNLI (m/mm)", "QQP", "QNLI", "SST2", "CoLA", "STS-B"]
 _TASK_COLUMNS = {"qqp": "QQP", "qnli": "QNLI", "sst2": "SST2", "cola": "CoLA", "stsb": "STS-B"}
+_EXTRA_NAMES = {"mrpc": "MRPC", "rte": "RTE", "wnli": "WNLI", "ax": "AX"}  # GLUE tasks outside the paper's 7
 _MODEL_NAMES = {"absolute": "BERT (absolute)", "sinusoidal": "Vaswani (sinusoidal)", "shaw": "Shaw et al. (2018)",
                 "t5": "Raffel et al. (2020) (T5)", "tupe": "Ke et al. (2020) (TUPE)", "diet_rel": "DIET-REL",
                 "diet_abs": "DIET-ABS", "none": "NoPE", "alibi": "ALiBi", "rotary": "RoPE", "deberta": "DeBERTa"}
@@ -69,6 +70,7 @@ def table2(finetune: pd.DataFrame, runs: pd.DataFrame, fmt=lambda v: f"{100 * v:
     opts = runs.groupby("encoding")["position_options"].first().to_dict() if not runs.empty else {}
     known = set(PAPER_COLUMNS) | {"mnli"}
     extra = sorted({t for t in finetune["task"] if norm_task(t) not in known})
+    labels = {t: _EXTRA_NAMES.get(norm_task(t), t) for t in extra}
     rows = []
     for enc, grp in finetune.groupby("encoding", sort=True):
         res = task_metrics(grp)
@@ -91,9 +93,9 @@ def table2(finetune: pd.DataFrame, runs: pd.DataFrame, fmt=lambda v: f"{100 * v:
             row[col] = cell(key)
         for t in extra:
             r = grp[grp["task"] == t]
-            row[t] = fmt(r["median"].iloc[0]) if len(r) else "–"
+            row[labels[t]] = fmt(r["median"].iloc[0]) if len(r) else "–"
         avg, missing = paper_average(res)
         row["Avg"] = "–" if avg != avg else fmt(avg)
         row["Avg over"] = f"{len(PAPER_COLUMNS) - len(missing)}/7"
         rows.append(row)
-    return pd.DataFrame(rows, columns=TABLE2_COLUMNS + extra + ["Avg", "Avg over"])
+    return pd.DataFrame(rows, columns=TABLE2_COLUMNS + [labels[t] for t in extra] + ["Avg", "Avg over"])

@@ -100,10 +100,11 @@ class SweepConfig:
     finetune: str = _f("", "base fine-tune config (path relative to this file)")
     pretrain_overrides: list[str] = _f([], "key=value overrides applied to every pre-train run")
     finetune_overrides: list[str] = _f([], "key=value overrides applied to every fine-tune run")
+    task_overrides: dict = _f({}, "per-task key=value fine-tune overrides applied after finetune_overrides, e.g. {cola: [train.num_epochs=3]}")
     encodings: list[EncodingEntry] = _f([], "the comparands")
     tasks: list[str] = _f([], "fine-tuning tasks (names or task YAML paths)")
     seeds: list[int] = _f([1], "fine-tuning seeds (the paper: 5)")
-    learning_rates: list[float] = _f([], "fine-tuning learning rates (empty = the base config's)")
+    learning_rates: list[float] = _f([], "fine-tuning learning rates (empty = the base config's train.lr, after task_overrides)")
     pretrain_seed: int = _f(1, "seed of every pre-training run")
     report: ReportSection = field(default_factory=ReportSection)
     probe: ProbeSection = field(default_factory=ProbeSection)
@@ -115,6 +116,11 @@ class SweepConfig:
             raise FieldProblem("finetune", "tasks are listed but no base fine-tune config is named")
         if not self.seeds:
             raise FieldProblem("seeds", "list at least one seed")
+        for task, extra in self.task_overrides.items():
+            if task not in self.tasks:
+                raise FieldProblem("task_overrides", f"{task!r} is not one of the sweep's tasks {self.tasks}")
+            if not isinstance(extra, list) or not all(isinstance(o, str) and "=" in o for o in extra):
+                raise FieldProblem("task_overrides", f"{task}: give a list of key=value strings, e.g. [train.num_epochs=3]")
 
 
 def _build_entries(data: dict, locations: dict[str, str], problems: list[Problem]) -> list[EncodingEntry]:

@@ -99,7 +99,9 @@ def expand(sweep: SweepConfig) -> Plan:
     needs_pretrain = any(e.from_ is None for e in sweep.encodings)
     pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides)) if needs_pretrain else None
     ft_base = config_to_dict(load_config(base_dir / sweep.finetune, sweep.finetune_overrides)) if sweep.tasks else None
-    lrs = sweep.learning_rates or ([ft_base["train"]["lr"]] if ft_base else [])
+    ft_task_base = {task: config_to_dict(load_config(base_dir / sweep.finetune,
+                                                     [*sweep.finetune_overrides, *sweep.task_overrides[task]]))
+                    for task in sweep.tasks if sweep.task_overrides.get(task)}
     if pre_base is not None and pre_base["tokenizer"].get("train"):
         plan.shared_tokenizer = out / "tokenizer"
         plan.tokenizer_recipe = {"tokenizer": pre_base["tokenizer"], "corpus": pre_base["corpus"]}
@@ -119,11 +121,12 @@ def expand(sweep: SweepConfig) -> Plan:
         ft_label = encoding_label(entry.position, ft_segment)
         for task in sweep.tasks:
             task_tag = slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
-            for lr in lrs:
+            task_base = ft_task_base.get(task, ft_base)
+            for lr in sweep.learning_rates or [task_base["train"]["lr"]]:  # empty grid: the task's own lr
                 for seed in sweep.seeds:
                     name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
                     cfg = config_from_dict(_with(
-                        ft_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
+                        task_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
                         output_dir=str(out / "finetune"), model__from=str(pre_dir), model__segment=ft_segment,
                         model__position=None))
                     plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name))
