@@ -3,12 +3,14 @@
 The same held-out token stream is masked once (BERT's 15%, 80/10/10, fixed seed) and then cut
 into blocks of each length, so every length scores exactly the same masked tokens — only the
 context the model sees changes. Encodings whose tables cannot represent a length (``absolute``,
-``diet_abs``, ``tupe``) are reported as unsupported with the reason, never crashed.
+``diet_abs``, ``tupe``) are evaluated at the lengths they can represent and reported as
+unsupported beyond them, with the reason; never crashed.
 
-Writes ``RUN_DIR/probe.json``::
+Writes ``RUN_DIR/probe.json`` (``lengths``/``mlm_loss``: the evaluated lengths; ``supported``: all of
+them could be evaluated, else ``unsupported_lengths`` and ``reason`` say which and why)::
 
     {"lengths": [128, 256, 512], "multiples": [1, 2, 4], "mlm_loss": [...], "masked_tokens": N,
-     "supported": true, "reason": "", "text": "..."}
+     "supported": true, "unsupported_lengths": [], "reason": "", "text": "..."}
 """
 
 from __future__ import annotations
@@ -103,9 +105,9 @@ def probe_run(run_dir: str | Path, multiples=(1.0, 2.0, 4.0), blocks: int = 32, 
     losses = [mlm_loss_at(model, tokenizer, inputs, labels, n) for n in ok]
     name = model.config.position["name"]
     result = {
-        "lengths": ok if not too_long else [], "multiples": list(multiples), "train_length": base,
-        "mlm_loss": losses if not too_long else [], "masked_tokens": int((labels != -100).sum()),
-        "supported": not too_long,
+        "lengths": ok, "multiples": list(multiples), "train_length": base,
+        "mlm_loss": losses, "masked_tokens": int((labels != -100).sum()),
+        "supported": not too_long, "unsupported_lengths": too_long,
         "reason": (f"{name!r} has a table of {limit} positions: lengths {', '.join(map(str, too_long))} cannot be represented"
                    if too_long else ""),
         "evaluated": dict(zip(map(str, ok), losses)), "text": text,

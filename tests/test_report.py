@@ -185,7 +185,8 @@ def report_runs(tmp_path):
     (root / "diet_rel/pt/probe.json").write_text(json.dumps(
         {"lengths": [128, 256], "mlm_loss": [3.0, 3.4], "supported": True, "reason": ""}))
     (root / "absolute/pt/probe.json").write_text(json.dumps(
-        {"lengths": [], "mlm_loss": [], "supported": False, "reason": "table has 128 rows"}))
+        {"lengths": [128], "mlm_loss": [3.1], "supported": False, "unsupported_lengths": [256],
+         "reason": "table has 128 rows"}))
     return root
 
 
@@ -217,6 +218,7 @@ def test_exports_parse(report_runs, tmp_path):
     md = (out / "report.md").read_text()
     assert "NOT the DIET paper's numbers" in md and "## Table 2 layout" in md
     assert "test impossible" in md and "table has 128 rows" in md
+    assert "| absolute+input | up to 128 | 128: 3.1 | table has 128 rows |" in md  # the 1x point is kept
     assert "| Devlin et al. (2018) | input | input | 85.8 / 85.9 |" in md  # labelled paper reference
     assert "Incomplete runs" in md and "rel/failed" in md
 

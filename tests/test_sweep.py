@@ -135,6 +135,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     # the length probe ran after each pre-training: absolute cannot go past its 32-row table
     absolute = json.loads((runs / "pretrain" / "absolute+none" / "probe.json").read_text())
     assert absolute["supported"] is False and "table of 32 positions" in absolute["reason"]
+    assert absolute["lengths"] == [32] and absolute["unsupported_lengths"] == [64]  # 1x is still measured
     rel = json.loads((runs / "pretrain" / "diet_rel+none" / "probe.json").read_text())
     assert rel["supported"] is True and rel["lengths"] == [32, 64] and all(v > 0 for v in rel["mlm_loss"])
 

@@ -156,7 +156,8 @@ def load_probes(run_dirs: Iterable[Path], runs: pd.DataFrame) -> pd.DataFrame:
     """Rows (run_dir, encoding, seed, length, mlm_loss, supported, reason) from ``probe.json``.
 
     Format (written by ``posenc probe``): ``{"lengths": [...], "mlm_loss": [...], "supported": bool,
-    "reason": str}``. An unsupported encoding gives one row with length/mlm_loss NaN.
+    "reason": str}``. Each evaluated length gives a row; lengths an encoding cannot represent give
+    one more row with length/mlm_loss NaN, ``supported`` False and the reason.
     """
     by_dir = {} if runs.empty else runs.set_index("run_dir")[["encoding", "seed"]].to_dict("index")
     rows = []
@@ -173,11 +174,9 @@ def load_probes(run_dirs: Iterable[Path], runs: pd.DataFrame) -> pd.DataFrame:
             continue
         supported = bool(probe.get("supported", True))
         lengths, losses = probe.get("lengths") or [], probe.get("mlm_loss") or []
-        if not supported or not lengths:
+        for n, loss in zip(lengths, losses):  # the lengths it could evaluate (e.g. 1x for an absolute table)
+            rows.append({"run_dir": str(d), **meta, "length": n, "mlm_loss": loss, "supported": True, "reason": ""})
+        if not supported or not lengths:  # one row for what it could not
             rows.append({"run_dir": str(d), **meta, "length": None, "mlm_loss": None,
-                         "supported": supported, "reason": probe.get("reason", "")})
-            continue
-        for n, loss in zip(lengths, losses):
-            rows.append({"run_dir": str(d), **meta, "length": n, "mlm_loss": loss,
-                         "supported": True, "reason": probe.get("reason", "")})
+                         "supported": False, "reason": probe.get("reason", "")})
     return pd.DataFrame(rows, columns=["run_dir", "encoding", "seed", "length", "mlm_loss", "supported", "reason"])

@@ -133,13 +133,14 @@ def probes_table(rep: Report) -> pd.DataFrame:
     rows = []
     for enc, g in p.groupby("encoding", sort=True):
         sup = g[g["supported"].astype(bool) & g["length"].notna()]
+        unsup = g[~g["supported"].astype(bool)]
+        reasons = "; ".join(sorted({str(x) for x in unsup["reason"].dropna() if str(x)})) or ("not supported" if len(unsup) else "")
         if sup.empty:
-            reasons = "; ".join(sorted({str(x) for x in g["reason"].dropna() if str(x)})) or "not supported"
             rows.append({"Encoding": enc, "Supported": "no", "MLM loss by length (median)": "–", "Reason": reasons})
             continue
         med = sup.assign(mlm_loss=pd.to_numeric(sup["mlm_loss"], errors="coerce")).groupby("length")["mlm_loss"].median()
-        rows.append({"Encoding": enc, "Supported": "yes",
-                     "MLM loss by length (median)": ", ".join(f"{int(n)}: {num(v)}" for n, v in med.items()), "Reason": ""})
+        rows.append({"Encoding": enc, "Supported": f"up to {int(med.index.max())}" if len(unsup) else "yes",
+                     "MLM loss by length (median)": ", ".join(f"{int(n)}: {num(v)}" for n, v in med.items()), "Reason": reasons})
     return pd.DataFrame(rows)
 
 
