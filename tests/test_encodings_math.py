@@ -98,6 +98,22 @@ def test_alibi_slopes_and_bias():
     assert torch.allclose(bias[:, 1, 4], -3 * slopes) and torch.allclose(bias[:, 4, 1], -3 * slopes)
 
 
+def test_alibi_penalty_cap_keeps_function_and_avoids_subnormals():
+    """The 40-nat cap changes no output beyond float32 noise, and keeps softmax probabilities normal."""
+    n = 400  # steepest tiny head: m = 1/4, so 0.25 * 399 ≈ 100 nats > 87 (float32 subnormal range)
+    capped, uncapped = pt.tiny_model("alibi"), pt.tiny_model({"name": "alibi", "max_penalty": float("inf")})
+    bias = capped.position_encoding.bias_matrix(n)[0]
+    assert bias.min().item() == -40.0
+    assert torch.equal(bias[0, 0, :100], uncapped.position_encoding.bias_matrix(n)[0][0, 0, :100])
+    probs = bias.softmax(-1)
+    assert not ((probs > 0) & (probs < torch.finfo(torch.float32).tiny)).any()
+    uncapped_probs = uncapped.position_encoding.bias_matrix(n)[0].softmax(-1)
+    assert ((uncapped_probs > 0) & (uncapped_probs < torch.finfo(torch.float32).tiny)).any()
+    ids = torch.randint(5, 97, (2, n))
+    a, b = (m(input_ids=ids).last_hidden_state for m in (capped, uncapped))
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
 def test_rotary_scores_depend_only_on_offset():
     enc = pt.tiny_model("rotary").position_encoding
     torch.manual_seed(0)
