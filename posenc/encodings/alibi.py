@@ -59,12 +59,11 @@ class Alibi(PositionEncoding):
         # plain floats, not a buffer: from_pretrained builds modules on the meta device and does not
         # restore non-persistent buffers
         self.slopes = alibi_slopes(self.num_heads, options.max_bias)
-        self.max_penalty = float(options.max_penalty)
 
     def prepare(self, ctx: EncodingContext):
         dist = relative_offsets(ctx.seq_len, ctx.device).abs().float()
         penalty = torch.tensor(self.slopes, device=ctx.device)[:, None, None] * dist  # [h, L, L]
-        ctx.state[self] = -penalty.clamp(max=self.max_penalty)
+        ctx.state[self] = -penalty.clamp(max=self.options.max_penalty)
 
     def layer_bias(self, layer, ctx):
         return ctx.state[self][None]
