@@ -27,11 +27,20 @@ ENCODING_VERSION = 1  # bump when an encoder's output changes, to invalidate cac
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """A hash of what makes a tokenizer encode as it does (its backend's JSON, special tokens)."""
+    """A hash of what makes a tokenizer encode as it does (its backend's JSON without the
+    truncation/padding state a previous call left, special tokens)."""
+    import json
+
     from datasets.fingerprint import Hasher
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    state = backend.to_str() if backend is not None else Hasher.hash(tokenizer)
+    if backend is not None:
+        state = json.loads(backend.to_str())
+        state.pop("truncation", None)
+        state.pop("padding", None)
+        state = json.dumps(state, sort_keys=True)
+    else:
+        state = Hasher.hash(tokenizer)
     return Hasher.hash((type(tokenizer).__name__, state, sorted(tokenizer.special_tokens_map.items()),
                         list(tokenizer.model_input_names)))
 

@@ -37,8 +37,9 @@ class EvalSet:
 
     @classmethod
     def build(cls, spec, examples, tokenizer, *, batch_size: int, max_length: int | None = None, acc=None,
-              language: str | None = None, cache_dir=None, features=None) -> "EvalSet":
-        """Tokenise ``examples`` (or take ready ``features``) and make the sorted loader."""
+              language: str | None = None, cache_dir=None, features=None, labelled: bool = True) -> "EvalSet":
+        """Tokenise ``examples`` (or take ready ``features``) and make the sorted loader;
+        ``labelled=False`` for test splits (predictions only, no loss)."""
         import datasets
         from torch.utils.data import DataLoader
 
@@ -50,7 +51,7 @@ class EvalSet:
                                      training=False, cache_dir=cache_dir)["eval"]
         lengths = np.array([len(x) for x in features["input_ids"]])
         order = np.argsort(-lengths, kind="stable")
-        model_inputs = features.select_columns(kind.model_columns(spec, training=False))
+        model_inputs = features.select_columns(kind.model_columns(spec, training=False, labelled=labelled))
         loader = DataLoader(model_inputs, batch_size=batch_size, sampler=order.tolist(),
                             collate_fn=kind.collator(tokenizer), generator=torch.Generator())
         if acc is not None:
@@ -102,7 +103,7 @@ class EvalSet:
         metrics.update(notes)
         if loss is not None:
             metrics["loss"] = loss
-        metrics["eval_examples"] = len(self.examples)
+        metrics["eval_examples"] = kind.num_examples(self.spec, self.examples)
         return metrics
 
     def baseline(self, train) -> dict | None:

@@ -176,9 +176,11 @@ def local_path(spec: TaskSpec, key: str, root: Path) -> Path:
     split, lang = split_language(spec, key)
     entry = spec.local.split(split)
     lang = lang or spec.train_language
-    name = entry.file.replace("{lang}", spec.local.language_codes.get(lang, lang))
-    path = Path(name)
-    return path if path.is_absolute() else root / (entry.dir if entry.dir is not None else spec.local.dir) / path
+    path = Path(entry.file.replace("{lang}", spec.local.code(lang)) if "{lang}" in entry.file else entry.file)
+    if not path.is_absolute():
+        path = root / (entry.dir if entry.dir is not None else spec.local.dir) / path
+    gz = path.with_name(path.name + ".gz")
+    return gz if not path.exists() and gz.exists() else path  # a gzip copy is read transparently
 
 
 def _labelled(spec: TaskSpec, split: str) -> bool:
@@ -306,12 +308,12 @@ def _load_adapter(spec: TaskSpec, key: str):
     if fn is None or name.startswith("_"):
         raise TaskDataError(f"task {spec.name!r}: no hub adapter {name!r} in posenc.tasks.readers.hub")
     lang = lang or spec.train_language
-    kwargs = {"repo": entry.path} if entry.path else {}
+    kwargs = {"split": entry.split, **({"repo": entry.path} if entry.path else {})}
     takes_language = next(iter(inspect.signature(fn).parameters)) != "split"
-    args = ((spec.hub.language_codes.get(lang, lang),) if takes_language else ()) + (entry.split,)
+    args = (spec.hub.code(lang),) if takes_language else ()
     raw = fn(*args, **kwargs)
-    return spec.task_kind.from_rows(spec, raw, f"hub {name}({', '.join(map(repr, args))})",
-                                    labelled=_labelled(spec, split))
+    call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return spec.task_kind.from_rows(spec, raw, f"hub {name}({call})", labelled=_labelled(spec, split))
 
 
 def _load_hub(spec: TaskSpec, splits: Sequence[str]):

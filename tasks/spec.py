@@ -28,6 +28,19 @@ class TaskSpecError(OptionError):
     """A malformed task file (unknown key, wrong type, inconsistent fields); names file and line."""
 
 
+def language_code(codes: str | dict, language: str) -> str:
+    """``language`` as a data source spells it: a mapping's entry, or a column of the XTREME
+    language table (``"tatoeba"``: ``de`` → ``deu``)."""
+    if isinstance(codes, dict):
+        return codes.get(language, language)
+    from .readers.languages import language as lookup
+
+    code = getattr(lookup(language), codes, None)
+    if code is None:
+        raise ValueError(f"language {language!r} has no {codes} code (posenc.tasks.readers.languages)")
+    return code
+
+
 @dataclass(frozen=True)
 class IdSelect:
     """Keep the examples whose block ``idx // group`` modulo ``modulo`` is in ``keep``: carves
@@ -83,10 +96,15 @@ class LocalSource:
         "help": "folder of posenc/resources holding slices in this layout (source: bundled)"})
     languages: list[str] | None = field(default=None, metadata={
         "help": "the languages this layout can evaluate (default: all of the task's)"})
-    language_codes: dict[str, str] = field(default_factory=dict, metadata={
-        "help": "language -> the code its file names use (Tatoeba: {de: deu}); default: the language itself"})
+    language_codes: Union[str, dict[str, str]] = field(default_factory=dict, metadata={
+        "help": "language -> the code its file names use ({de: deu}), or a column of posenc.tasks.readers.languages "
+                "(tatoeba: ISO 639-3 as LASER names files); default: the language itself"})
     protocol: Literal["paper", "offline substitute"] = field(default="paper", metadata={
         "help": "'offline substitute' when this layout replaces the paper's training data (recorded with results)"})
+
+    def code(self, language: str) -> str:
+        """How file names spell ``language``."""
+        return language_code(self.language_codes, language)
     protocol_note: str = field(default="", metadata={"help": "what the substitute protocol trains and selects on"})
 
     def split(self, name: str) -> LocalSplit:
@@ -116,11 +134,15 @@ class HubSource:
         default_factory=dict, metadata={"help": "our split -> hub split name or {split, adapter, path} (default: same name)"})
     columns: dict[str, Union[str, None]] = field(
         default_factory=dict, metadata={"help": "role -> hub column (default: text_fields, label_field, idx)"})
-    language_codes: dict[str, str] = field(default_factory=dict, metadata={
-        "help": "language -> the code the adapter takes (default: the language itself)"})
+    language_codes: Union[str, dict[str, str]] = field(default_factory=dict, metadata={
+        "help": "language -> the code the adapter takes, or a column of posenc.tasks.readers.languages; "
+                "default: the language itself"})
     protocol: Literal["paper", "offline substitute"] = field(default="paper", metadata={
         "help": "'offline substitute' when these data replace the paper's (recorded with results)"})
     protocol_note: str = field(default="", metadata={"help": "what the substitute protocol trains and selects on"})
+
+    def code(self, language: str) -> str:
+        return language_code(self.language_codes, language)
 
     def split(self, name: str) -> HubSplit:
         entry = self.splits.get(name, name)
@@ -379,7 +401,7 @@ def _same_examples(spec: TaskSpec, a: str, b: str) -> bool:
     la, lb = spec.local.split(a), spec.local.split(b)
 
     def name(entry):
-        lang = spec.local.language_codes.get(spec.train_language, spec.train_language)
+        lang = spec.local.code(spec.train_language)
         d = entry.dir if entry.dir is not None else spec.local.dir
         return f"{d}/{entry.file}".replace(LANG, lang)
 

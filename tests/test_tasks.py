@@ -36,7 +36,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_all_glue_tasks_are_registered():
     assert set(GLUE) <= set(list_tasks())
-    assert list_tasks("m*") == ["mnli", "mrpc"]
+    assert list_tasks("m*") == ["mlqa", "mnli", "mrpc"]  # MLQA: tasks/xtreme/
 
 
 @pytest.mark.parametrize("name", list_tasks())
@@ -83,7 +83,7 @@ def test_unknown_task_gives_close_match_and_list():
         get_task("rtee")
     msg = str(e.value)
     assert "unknown task 'rtee'. Did you mean 'rte'?" in msg
-    assert "Known: ax, cola, mnli, mrpc, qnli, qqp, rte, sst2, stsb, wnli" in msg
+    assert "Known: " + ", ".join(list_tasks()) in msg and "ax, bucc, cola" in msg
 
 
 # ---- spec files: include and errors ----------------------------------------------------------
@@ -187,7 +187,7 @@ OFFICIAL = {  # rows per split of the bundled slices (full GLUE sizes except SST
 
 
 def test_bundled_tasks_and_sizes():
-    assert bundled_tasks() == sorted(OFFICIAL)
+    assert [t for t in bundled_tasks() if t in GLUE] == sorted(OFFICIAL)
     total = sum(p.stat().st_size for p in bundled_dir().rglob("*") if p.is_file())
     assert total < 5_000_000
     for name, sizes in OFFICIAL.items():

@@ -190,7 +190,7 @@ def _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs: int, cache_dir, 
         "train_language": spec.train_language, "step": step, "languages": per_language,
         "mean": _mean(per_language, names), "baseline": baseline,
         "baseline_mean": _mean({k: v for k, v in baseline.items() if v}, names),
-        "missing": data.missing, "language_order": list(spec.languages),
+        "missing": data.missing, "task_languages": list(spec.languages),
     }
 
 
@@ -202,7 +202,7 @@ def _predict_tests(spec, data, model, tokenizer, acc, eval_bs: int, run_dir: Pat
     out = {}
     kind = spec.task_kind
     for split, examples in data.tests.items():
-        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, acc=acc)
+        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, acc=acc, labelled=False)
         outputs, _ = evalset.predict(model)
         preds, _ = kind.predictions(spec, examples, evalset.features, outputs)
         entry = {"rows": len(preds)}

@@ -94,9 +94,10 @@ class TaskKind:
         the model) may be added. ``training``: features for the loss. ``ds`` is checked first."""
         raise NotImplementedError
 
-    def model_columns(self, spec, *, training: bool) -> list[str]:
-        """The feature columns the model takes (the collator sees only these)."""
-        return ["input_ids", "token_type_ids", "attention_mask", "labels"]
+    def model_columns(self, spec, *, training: bool, labelled: bool = True) -> list[str]:
+        """The feature columns the model takes (the collator sees only these); without labels
+        (test splits) the model computes no loss."""
+        return ["input_ids", "token_type_ids", "attention_mask"] + (["labels"] if labelled else [])
 
     def collator(self, tokenizer):
         from transformers import DataCollatorWithPadding
@@ -117,6 +118,10 @@ class TaskKind:
         """``(predictions, notes)``: one prediction per example from the per-feature outputs
         (lists in feature order), and counts worth recording with the metrics (may be empty)."""
         raise NotImplementedError
+
+    def num_examples(self, spec, examples) -> int:
+        """How many examples a set scores (``eval_examples``); retrieval counts queries."""
+        return len(examples)
 
     def references(self, spec, examples) -> Sequence:
         """The gold answers of ``examples`` in the form :meth:`score` compares predictions with."""

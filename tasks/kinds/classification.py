@@ -106,10 +106,13 @@ class Classification(TaskKind):
         if getattr(feature, "names", None) is not None and list(feature.names) != list(spec.label_names):
             raise TaskDataError(f"{where}: label names {feature.names} differ from the spec's label_names "
                                 f"{spec.label_names} (class ids would be wrong)")
-        if labelled and any(v is None or v == self.missing_label for v in labels):
+        def missing(v):
+            return v is None or v == "" or v == self.missing_label
+
+        if labelled and any(missing(v) for v in labels):
             raise TaskDataError(f"{where}: a labelled split has rows without a label")
-        rows["label"] = [self.missing_label if v is None or v == self.missing_label
-                         else self.parse_label(spec, v, f"{where} row {i}", "label") for i, v in enumerate(labels)]
+        rows["label"] = [self.missing_label if missing(v) else self.parse_label(spec, v, f"{where} row {i}", "label")
+                         for i, v in enumerate(labels)]
         rows.setdefault("idx", list(range(len(ds))))
         import datasets
 

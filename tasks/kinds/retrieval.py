@@ -76,10 +76,22 @@ class Retrieval(TaskKind):
         return datasets.Features({k: datasets.Value("string") for k in ("side", "id", "text", "gold", "part")})
 
     def from_rows(self, spec, ds, where: str, *, labelled: bool = True):
-        """Aligned pairs (``source``, ``target``[, ``idx``]) or sentences (``side``, ``id``,
-        ``text``, ``gold``)."""
+        """Aligned pairs (``source``, ``target``[, ``idx``]), sentences (``side``, ``id``, ``text``,
+        ``gold``), or the ``bucc`` reader's ``DatasetDict(source, target, gold)``."""
         import datasets
 
+        if isinstance(ds, datasets.DatasetDict):
+            gold: dict[str, str] = {}
+            for s, t in zip(ds["gold"]["source_id"], ds["gold"]["target_id"]):
+                if s in gold and gold[s] != t:
+                    raise TaskDataError(f"{where}: source {s!r} has two gold targets ({gold[s]!r}, {t!r}); "
+                                        "retrieval scores one translation per source")
+                gold[s] = t
+            src, tgt = ds["source"], ds["target"]
+            ds = datasets.Dataset.from_dict({
+                "side": ["source"] * len(src) + ["target"] * len(tgt), "id": list(src["id"]) + list(tgt["id"]),
+                "text": list(src["text"]) + list(tgt["text"]),
+                "gold": [gold.get(i, "") for i in src["id"]] + [""] * len(tgt)})
         cols = set(ds.column_names)
         if {"source", "target"} <= cols:
             ids = [str(i) for i in (ds["idx"] if "idx" in cols else range(len(ds)))]
@@ -138,7 +150,7 @@ class Retrieval(TaskKind):
 
         return encode, datasets.Features(input_features())
 
-    def model_columns(self, spec, *, training: bool) -> list[str]:
+    def model_columns(self, spec, *, training: bool, labelled: bool = True) -> list[str]:
         return ["input_ids", "token_type_ids", "attention_mask"]
 
     # ---- evaluation
@@ -180,6 +192,10 @@ class Retrieval(TaskKind):
         rows = [r for r in zip(examples["side"], examples["id"], examples["gold"], examples["part"]) if r[3] == part]
         targets = {i: n for n, i in enumerate(i for s, i, _, _ in rows if s == "target")}
         return np.array([targets.get(g, -1) for s, _, g, _ in rows if s == "source"], dtype=np.int64)
+
+    def num_examples(self, spec, examples) -> int:
+        """Evaluated source sentences (the queries)."""
+        return sum(1 for side, part in zip(examples["side"], examples["part"]) if side == "source" and not part)
 
     def references(self, spec, examples):
         parts = set(examples["part"]) - {""}

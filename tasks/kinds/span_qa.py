@@ -194,7 +194,7 @@ class SpanQA(TaskKind):
         last = next(i for i in reversed(ctx) if offsets[i][0] < end)
         return first, last
 
-    def model_columns(self, spec, *, training: bool) -> list[str]:
+    def model_columns(self, spec, *, training: bool, labelled: bool = True) -> list[str]:
         cols = ["input_ids", "token_type_ids", "attention_mask"]
         return cols + (["start_positions", "end_positions"] if training else [])
 
