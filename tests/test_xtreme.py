@@ -351,3 +351,29 @@ def test_tokenised_evaluation_sets_are_cached(tmp_path, encoder):
     assert again["input_ids"][:5] == first["input_ids"][:5]
     other = tokenize_task("xnli", dsd, tok, 32, cache_dir=tmp_path)["test.de"]  # another length: new features
     assert Path(other.cache_files[0]["filename"]) != path
+
+
+def test_cli_names_the_missing_language_file_without_a_traceback(tmp_path, encoder):
+    import subprocess
+    import sys
+
+    from _training_helpers import ENV
+
+    root = _xnli_copy(tmp_path, ["en"])
+    cmd = [sys.executable, "-m", "posenc", "finetune", str(CONFIG), "task=xnli", f"model.from={encoder}",
+           "data.source=local", f"data.dir={root}", "data.languages=[en,de]", f"output_dir={tmp_path}", "name=cli"]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "task 'xnli', language 'de'" in proc.stderr and "dev-de.tsv" in proc.stderr
+    assert "--skip-missing-languages" in proc.stderr
+
+
+def test_hub_source_offline_says_what_failed_and_the_local_alternative(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(TaskDataError) as e:
+        load_task("panx", source="hub", splits=["test.de"])
+    msg = str(e.value)
+    assert "'google/xtreme' (config 'PAN-X.de', split 'test')" in msg and "offline mode is on" in msg
+    with pytest.raises(TaskDataError, match="'nyu-mll/glue' \\(config 'mnli', split 'train'\\)"):
+        load_task("xnli", source="hub", splits=["train"])  # XNLI trains on MNLI (the paper protocol)

@@ -181,9 +181,11 @@ def check_sweep_file(path: str | Path) -> list[Problem]:
     problems = []
     from posenc.tasks import get_task
 
+    from .plan import task_file
+
     for task in sweep.tasks:
         try:
-            get_task(task)
+            get_task(task_file(task, Path(path).parent))
         except (UnknownNameError, ValueError, OSError) as e:
             problems.append(Problem(f"{path}:1", "tasks", str(e)))
     return problems

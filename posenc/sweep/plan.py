@@ -91,6 +91,13 @@ def _with(cfg_dict: dict, **sets) -> dict:
     return d
 
 
+def task_file(task: str, base_dir: Path) -> str:
+    """A task YAML path in a sweep file is relative to the sweep file; a task name stays a name."""
+    if task.endswith((".yaml", ".yml")) and not Path(task).is_absolute() and (base_dir / task).is_file():
+        return str((base_dir / task).resolve())
+    return task
+
+
 def expand(sweep: SweepConfig) -> Plan:
     """The full, ordered run list: each encoding's pre-training, then its fine-tunes."""
     base_dir = Path(sweep.source).parent if sweep.source else Path(".")
@@ -126,7 +133,7 @@ def expand(sweep: SweepConfig) -> Plan:
                 for seed in sweep.seeds:
                     name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
                     cfg = config_from_dict(_with(
-                        task_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
+                        task_base, task=task_file(task, base_dir), seed=seed, train__lr=lr, name=name.replace("/", "_"),
                         output_dir=str(out / "finetune"), model__from=str(pre_dir), model__segment=ft_segment,
                         model__position=None))
                     plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name))

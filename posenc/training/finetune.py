@@ -176,8 +176,9 @@ def _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs: int, cache_dir, 
         return None
     per_language, baseline = {}, {}
     for lang, examples in data.languages.items():
-        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
-                                acc=acc, language=lang, cache_dir=cache_dir)
+        with acc.main_process_first():  # one process writes the cached features, the others read them
+            evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
+                                    acc=acc, language=lang, cache_dir=cache_dir)
         per_language[lang] = evalset.evaluate(model)
         baseline[lang] = evalset.baseline(data.train)
         if acc.is_main_process:
