@@ -5,7 +5,9 @@
 For each multilingual task: every language present in the local layout is evaluated once with a
 random-weight encoder of the preset's size (time does not depend on the weights): tokenising,
 then the forward passes (length-sorted batches, no gradients), then a second evaluation of the
-same sets (tokenised features come from the cache). A few training steps of the task's recipe
+same sets (tokenised features come from the cache). With ``--max-examples N`` each language is cut
+to its first N examples and the time of the full local sets is extrapolated linearly (columns
+"full"). A few training steps of the task's recipe
 are timed in the same process, and a fine-tune run is estimated as XTREME's recipe would run it
 (``--epochs`` over the local training split at batch 32, plus an English-dev evaluation every
 ``--eval-every`` steps). Prints a Markdown table; the share is zero-shot / (fine-tune + zero-shot).
@@ -81,15 +83,18 @@ def _train_step_time(spec, data, tokenizer, model, max_length: int, steps: int) 
 
 
 def bench_task(spec, data_dir, tokenizer, *, preset: str, batch_size: int, train_steps: int, epochs: float,
-               eval_every: int, cache_dir: Path) -> dict:
+               eval_every: int, cache_dir: Path, max_examples: int | None = None) -> dict:
     from .evaluation import EvalSet
     from .protocol import load_task_data
 
-    data = load_task_data(spec, "local", data_dir, skip_missing=True)
+    full = load_task_data(spec, "local", data_dir, skip_missing=True)
+    data = load_task_data(spec, "local", data_dir, skip_missing=True, max_eval_examples=max_examples)
     model = _model(spec, tokenizer, preset)
     max_length = spec.max_length
+    kind = spec.task_kind
     row = {"task": spec.name, "languages": len(data.languages), "missing": len(data.missing),
-           "examples": sum(spec.task_kind.num_examples(spec, ds) for ds in data.languages.values())}
+           "examples": sum(kind.num_examples(spec, ds) for ds in data.languages.values()),
+           "examples_full": sum(kind.num_examples(spec, ds) for ds in full.languages.values())}
     t = time.perf_counter()
     sets = [EvalSet.build(spec, ds, tokenizer, batch_size=batch_size, max_length=max_length, language=lang,
                           cache_dir=cache_dir) for lang, ds in data.languages.items()]
@@ -102,7 +107,8 @@ def bench_task(spec, data_dir, tokenizer, *, preset: str, batch_size: int, train
     again = [EvalSet.build(spec, ds, tokenizer, batch_size=batch_size, max_length=max_length, language=lang,
                            cache_dir=cache_dir) for lang, ds in data.languages.items()]
     row["tokenise_cached_s"] = time.perf_counter() - t
-    row["zero_shot_s"] = row["tokenise_s"] + row["evaluate_s"]
+    row["examples_per_s"] = row["examples"] / max(row["evaluate_s"], 1e-9)
+    row["zero_shot_s"] = (row["tokenise_s"] + row["evaluate_s"]) * row["examples_full"] / max(row["examples"], 1)
     step = _train_step_time(spec, data, tokenizer, model, max_length, train_steps)
     if step is not None:
         from .encoding import tokenize_task
@@ -110,7 +116,7 @@ def bench_task(spec, data_dir, tokenizer, *, preset: str, batch_size: int, train
         n_train = len(tokenize_task(spec, {"train": data.train}, tokenizer, max_length, training=True,
                                     cache_dir=cache_dir)["train"])
         steps = int(epochs * n_train / 32)
-        dev = next(iter(data.evals.values()))
+        dev = next(iter(full.evals.values()))
         t = time.perf_counter()
         EvalSet.build(spec, dev, tokenizer, batch_size=batch_size, max_length=max_length).evaluate(model)
         dev_s = time.perf_counter() - t
@@ -135,6 +141,8 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=float, default=2.0, help="epochs of the estimated fine-tune run")
     p.add_argument("--eval-every", type=int, default=500, help="English-dev evaluations of the estimated run")
     p.add_argument("--vocab-size", type=int, default=16000)
+    p.add_argument("--max-examples", type=int, default=None,
+                   help="evaluate the first N examples per language and extrapolate to the full local sets")
     args = p.parse_args(argv)
     names = args.tasks.split(",") if args.tasks else [n for n in list_tasks() if get_task(n).is_multilingual]
     specs = [get_task(n) for n in names]
@@ -147,21 +155,22 @@ def main(argv=None) -> int:
         for spec in specs:
             rows.append(bench_task(spec, args.data_dir, tokenizer, preset=args.preset, batch_size=args.batch_size,
                                    train_steps=args.train_steps, epochs=args.epochs, eval_every=args.eval_every,
-                                   cache_dir=Path(cache)))
+                                   cache_dir=Path(cache), max_examples=args.max_examples))
             print(_table(rows[-1:]), flush=True)
     print("\n" + _table(rows))
     return 0
 
 
 def _table(rows) -> str:
-    head = ("| task | languages (missing) | examples | tokenise s | forward s | zero-shot s | 2nd tokenise s "
-            "| train step s | fine-tune steps | est. fine-tune s | zero-shot share |")
+    head = ("| task | languages (missing) | examples timed / full | tokenise s | forward s | examples/s "
+            "| zero-shot s (full) | 2nd tokenise s | train step s | fine-tune steps | est. fine-tune s | zero-shot share |")
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for r in rows:
         ft = (f"{r['step_s']:.2f} | {r['steps']} | {r['finetune_s']:.0f} | {100 * r['share']:.0f}%"
               if "step_s" in r else "– | – | – | –")
-        lines.append(f"| {r['task']} | {r['languages']} ({r['missing']}) | {r['examples']} | {r['tokenise_s']:.1f} | "
-                     f"{r['evaluate_s']:.1f} | {r['zero_shot_s']:.1f} | {r['tokenise_cached_s']:.1f} | {ft} |")
+        lines.append(f"| {r['task']} | {r['languages']} ({r['missing']}) | {r['examples']} / {r['examples_full']} | "
+                     f"{r['tokenise_s']:.1f} | {r['evaluate_s']:.1f} | {r['examples_per_s']:.0f} | {r['zero_shot_s']:.0f} | "
+                     f"{r['tokenise_cached_s']:.1f} | {ft} |")
     return "\n".join(lines)
 
 

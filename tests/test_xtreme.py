@@ -377,3 +377,30 @@ def test_hub_source_offline_says_what_failed_and_the_local_alternative(monkeypat
     assert "'google/xtreme' (config 'PAN-X.de', split 'test')" in msg and "offline mode is on" in msg
     with pytest.raises(TaskDataError, match="'nyu-mll/glue' \\(config 'mnli', split 'train'\\)"):
         load_task("xnli", source="hub", splits=["train"])  # XNLI trains on MNLI (the paper protocol)
+
+
+def _squad_file(path: Path, qas: list[tuple[str, str, int]], context: str) -> None:
+    """One SQuAD v1.1 paragraph: (question, answer, answer_start) per question."""
+    questions = [{"id": f"q{n}", "question": q, "answers": [{"text": a, "answer_start": s}]}
+                 for n, (q, a, s) in enumerate(qas)]
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": questions}]}]}))
+
+
+def test_qa_answers_off_their_context_are_counted_and_reported(tmp_path):
+    """An answer_start that misses its text is repaired (nearest occurrence) by the reader, and
+    the run records how many; an empty language file is an error naming it."""
+    root = tmp_path / "download"
+    (root / "tydiqa").mkdir(parents=True)
+    (root / "xquad").mkdir()
+    shutil.copy(bundled_dir("xtreme") / "tydiqa" / "tydiqa.goldp.en.train.json.gz", root / "tydiqa")
+    context = "Berlin is the capital of Germany. Paris is the capital of France."
+    qas = [("capital of France?", "Paris", context.index("Paris"))] * 120 + [("capital of Germany?", "Berlin", 5)]
+    _squad_file(root / "xquad" / "xquad.de.json", qas, context)
+    (root / "xquad" / "xquad.zh.json").write_text("")
+    spec = get_task("xquad")
+    data = load_task_data(spec, "local", root, languages=["de", "zh"], skip_missing=True)
+    [report] = [r for k, r in data.reports.items() if k == "test.de"]
+    assert report["fixed"] == 1 and report["counts"]["answers_mismatched"] == 1
+    assert len(data.languages["de"]) == 121 and "file is empty" in data.missing["zh"]
+    with pytest.raises(TaskDataError, match=r"language 'zh'.*xquad\.zh\.json: file is empty"):
+        load_task_data(spec, "local", root, languages=["de", "zh"])

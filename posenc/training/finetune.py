@@ -268,8 +268,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
             with acc.main_process_first():
                 evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
-                                             acc=acc, language=spec.train_language if spec.is_multilingual else None,
-                                             cache_dir=cache_dir) for s, ds in data.evals.items()}
+                                             acc=acc, cache_dir=cache_dir) for s, ds in data.evals.items()}
             if cfg.train.log_with != "none":
                 from .config import config_to_dict
                 acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
