@@ -20,9 +20,9 @@ from transformers import AutoModelForSequenceClassification, DataCollatorWithPad
 
 from . import rundir
 from .config import FinetuneConfig
-from .engine import (EpochSampler, flat_config, load_checkpoint, make_accelerator, micro_batch_plan,
-                     peak_memory_mb, total_steps_for)
-from .loop import LoopParts, LoopState, run_loop
+from .engine import (EpochSampler, flat_config, make_accelerator, micro_batch_plan, peak_memory_mb,
+                     total_steps_for)
+from .loop import LoopParts, run_loop
 from .models import build_config, resolve_pretrained
 from .optim import build_optimizer
 from .progress import summary_line
@@ -174,14 +174,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             from .config import config_to_dict
             acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
         log = rundir.MetricsLog(run_dir, enabled=acc.is_main_process)
-        state = LoopState()
-        if resume:
-            ckpt = rundir.latest_checkpoint(run_dir)
-            saved = load_checkpoint(acc, ckpt)
-            state = LoopState(**{k: saved[k] for k in LoopState().to_dict() if k in saved})
-            if acc.is_main_process:
-                log.truncate_after(state.step)
-                print(f"resuming {run_dir} from {ckpt.name} (step {state.step}/{total})", flush=True)
+        state = session.restore(log, total)
         majority = _majority(spec, dsd, spec.eval_splits[0])
 
         # ---------------------------------------------------------------- train
@@ -214,7 +207,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             print(summary_line(results, run_dir), flush=True)
         return results
     except BaseException as e:
-        session.mark_failed(f"{type(e).__name__}: {e}")
+        session.mark_failed(e)
         raise
     finally:
         session.close()
