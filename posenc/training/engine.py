@@ -188,6 +188,11 @@ def checkpoint_damage(ckpt: Path) -> str | None:
     return f"{bad[0][0]}: {bad[0][1]}" if bad else None
 
 
+def newest_intact_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint ``--resume`` will start from (a damaged newer one is skipped)."""
+    return next((c for c in reversed(rundir.checkpoint_dirs(run_dir)) if checkpoint_damage(c) is None), None)
+
+
 def load_newest_intact_checkpoint(acc: Accelerator, run_dir: Path) -> tuple[Path, dict, list[tuple[Path, str]]]:
     """(checkpoint, its loop state, [(damaged newer checkpoint, why)]); raises CheckpointError when
     none loads."""

@@ -20,7 +20,7 @@ from accelerate.utils import broadcast_object_list
 
 from . import rundir
 from .config import check_experiment, config_to_dict
-from .engine import load_newest_intact_checkpoint, meta
+from .engine import load_newest_intact_checkpoint, meta, newest_intact_checkpoint
 from .loop import LoopState
 from .resume import ResumeConfigError, check_resume
 
@@ -69,7 +69,8 @@ class RunSession:
             info["resumed"] = old.get("resumed", 0) + 1
             self.resume_history = old.get("resume_changes", [])
             if cfg_path.exists():
-                step = rundir.checkpoint_step(rundir.latest_checkpoint(self.run_dir))
+                ckpt = newest_intact_checkpoint(self.run_dir) or rundir.latest_checkpoint(self.run_dir)
+                step = rundir.checkpoint_step(ckpt)
                 changes = check_resume(yaml.safe_load(cfg_path.read_text()), new_cfg, step, self.run_dir)
                 if changes:
                     self.resume_history.append({"time": info["start_time"], "from_step": step, "changes": {
