@@ -27,6 +27,12 @@ def test_every_subcommand_has_useful_help(capsys):
     assert "train.mixed_precision" in out and "--resume" in out and "torchrun" in out
 
 
+def test_a_broken_command_module_is_an_error_not_a_missing_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "posenc.commands.probe", None)   # import fails as if the file were gone
+    with pytest.raises(ImportError, match="posenc.commands.probe"):
+        build_parser()
+
+
 def test_validate_every_yaml_in_the_repo(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     files = [p for d in ("configs", "tasks") for p in (REPO / d).rglob("*.y*ml")]

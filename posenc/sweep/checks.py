@@ -92,11 +92,13 @@ def _lengths(plan) -> list[Problem]:
             continue
         if run.depends_on not in limits:
             continue  # `from:` an existing model: checked when the run starts
-        model = limits[run.depends_on]
-        model_cfg = model_config_for_checks(model, None)
-        if run.config.model.segment is not None:
-            model_cfg.segment = run.config.model.segment
-        limit = length_limit(model_cfg)
+        key_limit = (run.depends_on, repr(run.config.model.segment))
+        if key_limit not in limits:
+            model_cfg = model_config_for_checks(limits[run.depends_on], None)
+            if run.config.model.segment is not None:
+                model_cfg.segment = run.config.model.segment
+            limits[key_limit] = length_limit(model_cfg)
+        limit = limits[key_limit]
         n = run.config.train.max_length
         if limit is not None and n > limit[0] and not any(p.key == key for p in out):
             out.append(Problem(_where(sweep, key), key,

@@ -148,8 +148,9 @@ def _weights_intact(src: Path, at: Report) -> bool:
 
     try:
         model_dir = Path(resolve_pretrained(str(src)))
-    except FileNotFoundError as e:
-        at("model.from", str(e))
+    except FileNotFoundError:
+        at("model.from", f"{src}: neither it nor {src / 'best'} holds a saved model (config.json); did that "
+                         "pre-training finish?")
         return False
     bad = damaged_files(model_dir)
     for path, why in bad:

@@ -38,7 +38,7 @@ class WorldSizeError(RuntimeError):
 def make_accelerator(train: TrainSection, run_dir: Path) -> Accelerator:
     """An Accelerator for this machine: CPU mode when no GPU. Only ``Accelerator(cpu=True)`` makes
     torchrun-launched CPU processes one gloo group; with ``cpu=False`` and no GPU, Accelerate finds no
-    backend and each process trains alone (docs/training.md, "Many processes")."""
+    backend and each process trains alone (docs/training.md, "Pitfalls of the stack")."""
     on_gpu = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
     check_launch(cpu=not on_gpu)
     mp = train.mixed_precision

@@ -87,8 +87,10 @@ def length_limit(config) -> tuple[int, str] | None:
 
     import posenc
 
+    config = copy.deepcopy(config)
+    config.num_hidden_layers = 1  # a table's length does not depend on depth; one layer builds fast
     with torch.device("meta"):
-        model = posenc.PosencModel(copy.deepcopy(config), add_pooling_layer=False)
+        model = posenc.PosencModel(config, add_pooling_layer=False)
     limits = []
     for module in model.modules():
         n = getattr(module, "max_length", None)

@@ -55,6 +55,9 @@ class RunSession:
         self.acc.wait_for_everyone()
 
     def _open_main(self, cfg, extra_meta: dict) -> None:
+        if self.resume and not self.run_dir.is_dir():  # before the lock, which would create it
+            raise FileNotFoundError(f"--resume: there is no run directory {self.run_dir}; check the name / "
+                                    "--run-dir, or run without --resume to start it")
         self.lock.acquire()
         removed = rundir.prepare_run_dir(self.run_dir, self.resume, self.overwrite)
         if removed and not self.overwrite:
