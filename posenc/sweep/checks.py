@@ -56,7 +56,7 @@ def check_plan(plan) -> None:
                                                              "and directories, so remove the repeat"))
     if not problems:
         problems += _duplicate_entries(plan)
-    problems += _lengths(plan)
+    problems += _runs(plan)
     problems += _stale_tokenizer(plan)
     if problems:
         raise ConfigError(problems)
@@ -78,28 +78,33 @@ def _duplicate_entries(plan) -> list[Problem]:
     return out
 
 
-def _lengths(plan) -> list[Problem]:
-    """Pre-trainings through the experiment checks; fine-tunes of a planned model against it."""
+def _runs(plan) -> list[Problem]:
+    """Each pre-training and one fine-tune per (entry, task) through the experiment checks (the
+    bases were parsed without them: each entry replaces their encodings); fine-tunes of a planned
+    model against its table."""
     from ..training.models import length_limit, model_config_for_checks
 
-    sweep, out, limits = plan.sweep, [], {}
+    sweep, out, models, limits, seen = plan.sweep, [], {}, {}, set()
     for run in plan.runs:
         key = f"encodings.{run.entry}"
-        if run.kind == "pretrain":
+        what = "pre-training" if run.kind == "pretrain" else "fine-tune"
+        task = getattr(run.config, "task", None)
+        if run.kind == "pretrain" or (run.entry, task) not in seen:
+            seen.add((run.entry, task))
             for p in config_problems(run.config, inputs=False):
-                out.append(Problem(_where(sweep, key), key, f"pre-training {run.name}: {p.key}: {p.message}"))
-            limits[run.name] = run.config.model
+                out.append(Problem(_where(sweep, key), key, f"{what} {run.name}: {p.key}: {p.message}"))
+        if run.kind == "pretrain":
+            models[run.name] = run.config.model
             continue
-        if run.depends_on not in limits:
+        if run.depends_on not in models:
             continue  # `from:` an existing model: checked when the run starts
-        key_limit = (run.depends_on, repr(run.config.model.segment))
-        if key_limit not in limits:
-            model_cfg = model_config_for_checks(limits[run.depends_on], None)
+        sig = (run.depends_on, repr(run.config.model.segment))
+        if sig not in limits:
+            model_cfg = model_config_for_checks(models[run.depends_on], None)
             if run.config.model.segment is not None:
                 model_cfg.segment = run.config.model.segment
-            limits[key_limit] = length_limit(model_cfg)
-        limit = limits[key_limit]
-        n = run.config.train.max_length
+            limits[sig] = length_limit(model_cfg)
+        limit, n = limits[sig], run.config.train.max_length
         if limit is not None and n > limit[0] and not any(p.key == key for p in out):
             out.append(Problem(_where(sweep, key), key,
                                f"fine-tune {run.name}: train.max_length {n} exceeds {limit[1]} of its pre-trained "

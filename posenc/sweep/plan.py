@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..encodings import encoding_label
-from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, load_config
+from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, parse_config
 from .config import EncodingEntry, SweepConfig
 
 
@@ -114,8 +114,8 @@ def expand(sweep: SweepConfig) -> Plan:
     plan = Plan(sweep=sweep, output_dir=out)
     needs_pretrain = any(e.from_ is None for e in sweep.encodings)
 
-    def base(path, overrides):  # a planned model.from is trained first: check the inputs at run time
-        return config_to_dict(load_config(base_dir / path, overrides))
+    def base(path, overrides):  # each planned run is checked below, with the encodings it really uses
+        return config_to_dict(parse_config(base_dir / path, overrides))
 
     pre_base = base(sweep.pretrain, sweep.pretrain_overrides) if needs_pretrain else None
     ft_base = base(sweep.finetune, sweep.finetune_overrides) if sweep.tasks else None

@@ -262,6 +262,11 @@ def _load(path, overrides) -> tuple[ExperimentConfig, dict[str, str]]:
     return config_from_dict(data, locations), locations
 
 
+def parse_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Keys, types and ranges only (a sweep's base config, whose encodings each entry replaces)."""
+    return _load(path, overrides)[0]
+
+
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
                 inputs: bool = False) -> ExperimentConfig:
     """Load an experiment YAML, apply ``key.sub=value`` overrides and validate it: schema, encodings

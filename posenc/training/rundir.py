@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -38,6 +39,12 @@ class RunLockedError(RuntimeError):
 
 class RunDirError(OSError):
     """The run directory cannot be created or written (read-only disk, permissions)."""
+
+
+def is_unwritable(error: BaseException) -> bool:
+    """A permission, read-only-disk or disk-full error (not our own RunExistsError & co)."""
+    return isinstance(error, PermissionError) or (
+        type(error) is OSError and error.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT))
 
 
 def unwritable(run_dir: Path, error: OSError) -> RunDirError:

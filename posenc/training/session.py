@@ -42,7 +42,7 @@ class RunSession:
             try:
                 self._open_main(cfg, extra_meta)
             except Exception as e:  # noqa: BLE001 - re-raised below on every rank
-                if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, rundir.RunDirError)):
+                if rundir.is_unwritable(e):
                     e = rundir.unwritable(self.run_dir, e)
                 err = (type(e).__name__, str(e))
                 self.lock.release()
