@@ -46,17 +46,19 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def config_changes(old: dict, new: dict) -> dict[str, tuple]:
-    """``{key: (old value, new value)}`` for every leaf that differs."""
-    a, b = flatten(old), flatten(new)
+def config_changes(old: dict, new: dict, defaults: dict | None = None) -> dict[str, tuple]:
+    """``{key: (old value, new value)}`` for every leaf that differs. A key the recorded config
+    lacks (written by an older posenc) counts as unchanged while it holds its default."""
+    a, b, d = flatten(old), flatten(new), flatten(defaults or {})
     missing = object()
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
-            if a.get(k, missing) != b.get(k, missing)}
+            if a.get(k, missing) != b.get(k, missing)
+            and not (k not in a and k in d and b.get(k) == d[k])}
 
 
-def check_resume(old: dict, new: dict, step: int, run_dir) -> dict[str, tuple]:
+def check_resume(old: dict, new: dict, step: int, run_dir, defaults: dict | None = None) -> dict[str, tuple]:
     """The allowed changes of a resume from ``step``; raises ResumeConfigError listing the others."""
-    changes = config_changes(old, new)
+    changes = config_changes(old, new, defaults)
     refused = {k: v for k, v in changes.items() if k not in SAFE_ON_RESUME}
     if refused:
         lines = "\n".join(f"  {k}: {a!r} in the run, {b!r} now" for k, a, b in

@@ -74,7 +74,8 @@ class RunSession:
             if cfg_path.exists():
                 ckpt = newest_intact_checkpoint(self.run_dir) or rundir.latest_checkpoint(self.run_dir)
                 step = rundir.checkpoint_step(ckpt)
-                changes = check_resume(yaml.safe_load(cfg_path.read_text()), new_cfg, step, self.run_dir)
+                defaults = config_to_dict(type(cfg)(kind=cfg.kind))
+                changes = check_resume(yaml.safe_load(cfg_path.read_text()), new_cfg, step, self.run_dir, defaults)
                 if changes:
                     self.resume_history.append({"time": info["start_time"], "from_step": step, "changes": {
                         k: {"run": a, "now": b} for k, (a, b) in changes.items()}})
