@@ -1,6 +1,7 @@
 """Packaging: a wheel built from the tree ships every bundled data file and task spec (packages
 are discovered, not listed), and building it prints no setuptools warnings."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -45,13 +46,32 @@ def test_no_file_cites_documents_outside_the_repository():
     pattern = re.compile(r"paper\.md|ECOSYSTEM\.md")
     own = Path(__file__).resolve()
     offenders = []
-    for f in sorted(REPO.rglob("*")):
-        rel = f.relative_to(REPO)
-        if (not f.is_file() or f == own or f.suffix not in (".py", ".md", ".yaml", ".yml", ".toml", ".txt", "")
-                or any(part.startswith(".") or part in ("build", "runs", "__pycache__") or part.endswith("egg-info")
-                       for part in rel.parts)):
-            continue
-        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
-            if pattern.search(line):
-                offenders.append(f"{rel}:{n}: {line.strip()[:100]}")
+    for root, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if not (d.startswith(".") or d in ("build", "runs", "__pycache__")
+                                           or d.endswith("egg-info"))]
+        for name in files:
+            f = Path(root) / name
+            if f == own or f.suffix not in (".py", ".md", ".yaml", ".yml", ".toml", ".txt", ""):
+                continue
+            for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+                if pattern.search(line):
+                    offenders.append(f"{f.relative_to(REPO)}:{n}: {line.strip()[:100]}")
     assert offenders == [], "\n".join(offenders)
+
+
+def test_every_dependency_is_used():
+    """Each runtime dependency is imported by posenc (or the task package), or says why not."""
+    import re
+    import tomllib
+
+    import_names = {"scikit-learn": "sklearn", "pyyaml": "yaml", "protobuf": "google.protobuf"}
+    not_imported = {"protobuf"}  # see the comment next to it in pyproject.toml
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    sources = "\n".join(f.read_text() for top in ("posenc", "tasks") for f in (REPO / top).rglob("*.py"))
+    unused = []
+    for dep in deps:
+        name = re.split(r"[<>=!~ \[;]", dep, maxsplit=1)[0].lower()
+        module = import_names.get(name, name.replace("-", "_"))
+        if name not in not_imported and not re.search(rf"^\s*(import|from) {re.escape(module)}\b", sources, re.M):
+            unused.append(name)
+    assert unused == []

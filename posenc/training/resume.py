@@ -4,7 +4,8 @@ with (``RUN_DIR/config.yaml``), key by key.
 A resumed run must be the run its directory describes, so only keys that change *where* or *how
 often* things are written, or how long training goes on, may differ:
 
-- ``description``, ``output_dir``, ``corpus.cache_dir``: names and locations, not the model;
+- ``description``, ``output_dir``, ``corpus.cache_dir``, ``data.cache_dir``: names and locations,
+  not the model;
 - ``train.eval_every``, ``train.save_every``, ``train.log_every``, ``train.keep_checkpoints``,
   ``train.log_with``, ``train.eval_batch_size``: cadence and bookkeeping (evaluation sums over
   examples, so its batch size does not change the metrics);
@@ -23,7 +24,7 @@ differing keys. Allowed changes are appended to ``meta.json`` → ``resume_chang
 from __future__ import annotations
 
 SAFE_ON_RESUME = frozenset({
-    "description", "output_dir", "corpus.cache_dir",
+    "description", "output_dir", "corpus.cache_dir", "data.cache_dir",
     "train.eval_every", "train.save_every", "train.log_every", "train.keep_checkpoints", "train.log_with",
     "train.eval_batch_size", "train.per_device_batch_size", "train.max_steps", "train.num_epochs",
 })
