@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import yaml
@@ -94,7 +95,10 @@ class RunSession:
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
             for bad, why in damaged:
-                os.replace(bad, bad.with_name(f".{bad.name}.damaged"))
+                aside = bad.with_name(f".{bad.name}.damaged")
+                if aside.exists():
+                    shutil.rmtree(aside)
+                os.replace(bad, aside)
                 print(f"warning: checkpoint {bad} is damaged ({why}); moved aside, resuming from {ckpt.name}",
                       flush=True)
             log.truncate_after(state.step)
