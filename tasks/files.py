@@ -4,12 +4,14 @@ TSV is split on tabs with **no quote processing** (GLUE files contain unbalanced
 reader with default quoting silently merges fields). Lines are split on ``\\n`` only, never with
 ``str.splitlines`` (which also breaks on U+2028, U+0085, form feeds... found inside real text).
 CSV uses the standard csv dialect (quotes honoured); JSONL is one object per line. Empty lines
-are errors, except at the end of a file.
+are errors, except at the end of a file. A ``.gz`` file is decompressed transparently
+(``dev-de.tsv.gz`` reads as ``dev-de.tsv``).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from dataclasses import dataclass
@@ -18,6 +20,11 @@ from pathlib import Path
 
 class TaskDataError(ValueError):
     """A malformed data file or a missing one; the message names the file (and line)."""
+
+
+class TaskDataWarning(UserWarning):
+    """A data problem that is counted and reported but does not stop a run (e.g. QA answers whose
+    ``answer_start`` had to be repaired); the message names the file."""
 
 
 @dataclass
@@ -31,14 +38,26 @@ class Table:
     header_line: int = 1
 
 
-def _decode(path: Path, encoding: str) -> str:
-    data = path.read_bytes()
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when the name ends in ``.gz``."""
+    data = Path(path).read_bytes()
+    if not str(path).endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as e:
+        raise TaskDataError(f"{path}: not a valid gzip file ({e})") from None
+
+
+def decode_file(path: Path, encoding: str, hint: str = "set local.encoding in the task file") -> str:
+    """The file as text (gunzipped if ``.gz``); a decoding error names the file, the line and ``hint``."""
+    data = read_bytes(path)
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise TaskDataError(f"{path}:{line}: cannot decode as {encoding} ({e.reason} at byte {e.start}); "
-                            "set local.encoding in the task file") from None
+                            f"{hint}") from None
     except LookupError:
         raise TaskDataError(f"{path}: unknown encoding {encoding!r}") from None
 
@@ -53,7 +72,7 @@ def _lines(text: str) -> list[str]:
 def read_tsv(path: Path, *, encoding: str = "utf-8", header: bool = True) -> Table:
     """Tab-separated, no quoting. Every row must have as many fields as the header (or, without
     a header, as the first row)."""
-    lines = _lines(_decode(path, encoding))
+    lines = _lines(decode_file(path, encoding))
     head = lines[0].split("\t") if header and lines else None
     rows = []
     width = len(head) if head is not None else None
@@ -73,7 +92,7 @@ def read_tsv(path: Path, *, encoding: str = "utf-8", header: bool = True) -> Tab
 
 def read_csv(path: Path, *, encoding: str = "utf-8", header: bool = True) -> Table:
     """Comma-separated with standard csv quoting (a quoted field may span lines)."""
-    reader = csv.reader(io.StringIO(_decode(path, encoding), newline=""))
+    reader = csv.reader(io.StringIO(decode_file(path, encoding), newline=""))
     head, rows, width, start = None, [], None, 1
     try:
         for fields in reader:
@@ -102,7 +121,7 @@ def read_csv(path: Path, *, encoding: str = "utf-8", header: bool = True) -> Tab
 def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Table:
     """One JSON object per line."""
     rows = []
-    for i, line in enumerate(_lines(_decode(path, encoding)), start=1):
+    for i, line in enumerate(_lines(decode_file(path, encoding)), start=1):
         if line.strip() == "":
             raise TaskDataError(f"{path}:{i}: empty line inside the file")
         try:
@@ -119,7 +138,7 @@ def file_format(path: Path, declared: str | None) -> str:
     """``declared`` or the format implied by the extension (.tsv, .csv, .jsonl/.json)."""
     if declared:
         return declared
-    suffix = path.suffix.lower()
+    suffix = (path.with_suffix("") if path.suffix.lower() == ".gz" else path).suffix.lower()
     fmt = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(suffix)
     if fmt is None:
         raise TaskDataError(f"{path}: cannot tell the format from the extension {suffix!r}; set local.format "
