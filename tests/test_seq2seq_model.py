@@ -201,3 +201,18 @@ def test_static_cache_is_refused_with_the_fix():
     src, mask, _ = pt.seq2seq_inputs(batch=2)
     with pytest.raises(ValueError, match="EncoderDecoderCache of DynamicCaches .* over StaticCache; leave cache_implementation unset"):
         model.generate(src, attention_mask=mask, max_new_tokens=4, cache_implementation="static")
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_right_padded_targets_keep_the_real_tokens_outputs(position):
+    """A decoder_attention_mask that pads the end of one target row (the additive causal+padding mask
+    path) leaves every real token's logits as without a mask (SDPA's is_causal path where it applies)."""
+    model = pt.tiny_seq2seq(position)
+    src, mask, dec = pt.seq2seq_inputs()
+    dec_mask = torch.ones_like(dec)
+    dec_mask[1, -2:] = 0
+    with torch.no_grad():
+        plain = model(src, mask, decoder_input_ids=dec).logits
+        padded = model(src, mask, decoder_input_ids=dec, decoder_attention_mask=dec_mask).logits
+    real = dec_mask.bool()
+    assert float((plain - padded)[real].abs().max()) < 1e-5

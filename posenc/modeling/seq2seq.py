@@ -27,7 +27,7 @@ from ..encodings.base import Encoding, EncodingContext
 from ..encodings.stack import EncodingStack
 from .attention import resolve_kernel, warn_eager_once
 from .configuration_seq2seq import PosencSeq2SeqConfig
-from .layers import PosencDecoderLayer, PosencLayer, padding_mask, run_layers
+from .layers import PosencDecoderLayer, PosencLayer, has_padding, padding_mask, run_layers
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
@@ -100,16 +100,15 @@ class PosencSeq2SeqEncoder(_Side):
         return BaseModelOutput(last_hidden_state=self.finish(x), hidden_states=hidden, attentions=attentions)
 
 
-def causal_padding_mask(ctx: EncodingContext, attention_mask: torch.Tensor | None, dtype) -> torch.Tensor | None:
+def causal_padding_mask(ctx: EncodingContext, attention_mask: torch.Tensor | None, padded: bool, dtype):
     """Additive [b|1, 1, Lq, Lk] mask: −∞-like where the key comes after the query (by position) or is
-    padding; None when nothing is masked (one query, no padding)."""
+    padding (``padded``: ``attention_mask`` masks some key); None when nothing is masked."""
     masked = None
     if ctx.seq_len > 1:
         masked = (ctx.k_positions[:, None, None, :] > ctx.q_positions[:, None, :, None])
-    pad = padding_mask(attention_mask, dtype)
-    if pad is not None:
-        padded = (attention_mask == 0)[:, None, None, :]
-        masked = padded if masked is None else masked | padded
+    if padded:
+        pad = (attention_mask == 0)[:, None, None, :]
+        masked = pad if masked is None else masked | pad
     if masked is None:
         return None
     return torch.zeros(masked.shape, dtype=dtype, device=masked.device).masked_fill(masked, torch.finfo(dtype).min)
@@ -145,9 +144,10 @@ class PosencSeq2SeqDecoder(_Side):
         stack.check_positions(ctx)
         x = self.embed_dropout(stack.embed_input(x, ctx))
         stack.prepare(ctx)
-        mask = causal_padding_mask(ctx, attention_mask, x.dtype)
+        padded = has_padding(attention_mask)
+        mask = causal_padding_mask(ctx, attention_mask, padded, x.dtype)
         # only the causal mask and no logit term: let SDPA apply it (is_causal, its fastest kernel)
-        is_causal = mask is not None and past == 0 and attention_mask is None and not stack.adds_logit_terms
+        is_causal = n > 1 and past == 0 and not padded and not stack.adds_logit_terms
         biases = stack.static_biases(ctx, None if is_causal else mask, len(self.layers))
 
         cross_biases = self._cross_biases(ctx, encoder_hidden_states, encoder_attention_mask, past)
