@@ -7,6 +7,12 @@ import posenc.testing as pt
 from posenc.encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS
 from posenc.encodings.base import Encoding
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    with pt.single_threaded():
+        yield
+
+
 POSITIONS = posenc.list_encodings()
 SEGMENTS = posenc.list_segment_encodings()
 RELATIVE = [n for n in POSITIONS if POSITION_ENCODINGS.get(n).translation_invariant and POSITION_ENCODINGS.get(n).reads_positions]

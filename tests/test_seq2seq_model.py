@@ -13,6 +13,12 @@ from posenc import PosencForConditionalGeneration, PosencSeq2SeqConfig
 from posenc.encodings import POSITION_ENCODINGS
 from posenc.modeling.seq2seq import shift_tokens_right
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    with pt.single_threaded():
+        yield
+
+
 POSITIONS = [n for n in posenc.list_encodings()
              if POSITION_ENCODINGS.get(n).supports_causal and POSITION_ENCODINGS.get(n).supports_bidirectional]
 WITH_BIAS = [n for n in POSITIONS if POSITION_ENCODINGS.get(n).has_layer_bias]

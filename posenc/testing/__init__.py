@@ -12,6 +12,10 @@ in the causal decoder of the encoder-decoder (cache == recompute, causal mask, g
 
 from __future__ import annotations
 
+import contextlib
+
+import torch
+
 from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, parse_spec
 from .encoder import (TINY, attention_logits, check_bias_depends_on_offset, check_declared_capabilities,
                       check_eager_equals_fused, check_forward_backward, check_general_path_equals_fast_path,
@@ -23,9 +27,26 @@ from .seq2seq import (TINY_SEQ2SEQ, check_cache_equals_recompute, check_causal_m
                       seq2seq_inputs, tiny_seq2seq)
 
 
+@contextlib.contextmanager
+def single_threaded():
+    """Run the checks' tiny models on one intra-op thread: they gain nothing from more, and lose
+    about 10x on a loaded machine, where extra threads wait for cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_all_checks(position: str | None = None, segment: str | None = None) -> None:
     """Run every applicable check for one position encoding (× all segments; in the encoder, and in
     the encoder-decoder when it supports both directions) or one segment encoding (× every position)."""
+    with single_threaded():
+        _run_all_checks(position, segment)
+
+
+def _run_all_checks(position, segment) -> None:
     positions = [position] if position else POSITION_ENCODINGS.names()
     segments = [segment] if segment else SEGMENT_ENCODINGS.names()
     for pos in positions:
@@ -53,5 +74,5 @@ def run_all_checks(position: str | None = None, segment: str | None = None) -> N
 
 
 __all__ = [name for name in dir() if name.startswith("check_")] + [
-    "run_all_checks", "tiny_model", "sample_inputs", "attention_logits", "TINY", "tiny_seq2seq", "seq2seq_inputs",
+    "run_all_checks", "single_threaded", "tiny_model", "sample_inputs", "attention_logits", "TINY", "tiny_seq2seq", "seq2seq_inputs",
     "TINY_SEQ2SEQ"]
