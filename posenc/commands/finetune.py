@@ -1,4 +1,4 @@
-"""``posenc finetune CONFIG [KEY=VALUE...]``: fine-tune on a task of any kind and evaluate it."""
+"""``posenc finetune CONFIG [KEY=VALUE...]``: fine-tune on a classification/regression task."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser(
         "finetune", help="fine-tune on a task (GLUE or your own task YAML), keeping the best checkpoint",
-        description="Fine-tune on one task (classification, regression, tagging, span QA; `posenc list tasks`), "
-                    "from a pre-train run (model.from=RUN_DIR; model.segment=diet switches the segment encoding) or "
-                    "from scratch. Evaluates every train.eval_every steps and keeps the best checkpoint in RUN_DIR/best; "
-                    "a multilingual (XTREME) task is then evaluated zero-shot in every language with that checkpoint. "
-                    "Retrieval and evaluation-only tasks evaluate model.from without training. "
+        description="Fine-tune sequence classification/regression on one task, from a pre-train run "
+                    "(model.from=RUN_DIR; model.segment=diet switches the segment encoding) or from scratch. "
+                    "Evaluates every train.eval_every steps and keeps the best checkpoint in RUN_DIR/best. "
                     "Example: posenc finetune configs/finetune/sst2.yaml model.from=runs/tiny-absolute seed=2",
         epilog=keys_epilog(FinetuneConfig), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(p)
     p.add_argument("--skip-missing-languages", action="store_true",
-                   help="a language whose data is missing or unlabelled is recorded as missing in results.json "
-                        "instead of stopping the run (same as data.skip_missing_languages=true)")
+                   help="multilingual tasks: record a language whose data is missing as missing in results.json "
+                        "instead of stopping before training (= data.skip_missing_languages=true)")
     p.set_defaults(func=run)
     return p
 
@@ -30,5 +28,5 @@ def run(args) -> int:
     from ._common import run_experiment
 
     if args.skip_missing_languages:
-        args.overrides = list(args.overrides) + ["data.skip_missing_languages=true"]
+        args.overrides = [*args.overrides, "data.skip_missing_languages=true"]
     return run_experiment(args, "finetune")
