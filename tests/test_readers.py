@@ -57,6 +57,16 @@ def test_every_format_rejects_missing_empty_and_unknown_options(name, tmp_path):
         fmt.read(path)
 
 
+def test_data_file_finds_the_gzip_twin(tmp_path):
+    from posenc.tasks.readers import data_file
+
+    write(tmp_path / "dev-de.tsv.gz", XNLI_DE)
+    assert data_file(tmp_path / "dev-de.tsv") == tmp_path / "dev-de.tsv.gz"
+    assert data_file(tmp_path / "dev-de.tsv.gz") == tmp_path / "dev-de.tsv.gz"
+    with pytest.raises(TaskDataError, match=r"dev-fr\.tsv: file not found \(nor dev-fr\.tsv\.gz\)"):
+        data_file(tmp_path / "dev-fr.tsv")
+
+
 def test_unknown_format_names_the_closest():
     with pytest.raises(KeyError, match=r"unknown file format 'conl'. Did you mean 'conll'"):
         read("conl", "x.tsv")

@@ -51,7 +51,7 @@ def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, train_split, spec):
         cols = ["text_a", "text_b"] if spec.is_pair else ["text_a"]
         texts = (t for c in cols for t in train_split[c])
         tok = build_tokenizer(cfg.tokenizer.train, texts, cfg.tokenizer.vocab_size, cfg.tokenizer.lowercase,
-                              save_model_to=tok_dir)
+                              save_model_to=tok_dir, model_type=cfg.tokenizer.model_type)
         tok.save_pretrained(tok_dir)
     acc.wait_for_everyone()
     return load_tokenizer(str(tok_dir))
