@@ -169,7 +169,7 @@ def test_tiny_multilingual_pretrain_covers_every_language(tmp_path):
     next(threads)
     cfg = load_config(MULTI, [
         "model.hidden_size=64", "model.intermediate_size=128", "model.max_position_embeddings=64",
-        "tokenizer.model_type=bpe", "tokenizer.vocab_size=3000", "corpus.max_lines=300", "mlm.seq_len=64", "train.batch_size=16",
+        "tokenizer.vocab_size=3000", "corpus.max_lines=300", "mlm.seq_len=64", "train.batch_size=16",
         "train.max_steps=6", "train.eval_every=6", f"output_dir={tmp_path}", f"corpus.cache_dir={tmp_path / 'hf'}"])
     res = run_pretrain(cfg)
     next(threads, None)
