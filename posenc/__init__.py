@@ -45,7 +45,8 @@ from .registry import Registry, UnknownNameError
 
 __version__ = "0.1.0"
 
-# Registration with transformers is the one import-time side effect (see ECOSYSTEM.md §1).
+# Registration with transformers is the one import-time side effect: without it, a fresh process
+# cannot load a saved posenc model through the Auto classes.
 AutoConfig.register(PosencConfig.model_type, PosencConfig, exist_ok=True)
 AutoModel.register(PosencConfig, PosencModel, exist_ok=True)
 AutoModelForMaskedLM.register(PosencConfig, PosencForMaskedLM, exist_ok=True)

@@ -1,23 +1,35 @@
-"""Evaluation metrics (scikit-learn / scipy) and the GLUE aggregate scores.
+"""Evaluation metrics (scikit-learn / scipy / seqeval) and the GLUE aggregate scores.
 
 Convention: every metric returns a plain ``float`` **fraction** (accuracy 0.912, not 91.2;
-correlations in [-1, 1]). Multiply by 100 only for display (:func:`as_percent`). The aggregate
-helpers :func:`glue_score` and :func:`paper_average` are plain means, so they return the scale
-they are given: fractions in, fraction out; the paper's percentages in, a percentage out.
+correlations in [-1, 1]; SQuAD F1 0.664, not 66.4). Multiply by 100 only for display
+(:func:`as_percent`). The aggregate helpers :func:`glue_score` and :func:`paper_average` are plain
+means, so they return the scale they are given.
 
 Metrics live in ``METRICS`` (a :class:`~posenc.registry.Registry`); each entry is a
-:class:`Metric` whose ``fn(predictions, references) -> float`` takes class ids (classification)
-or floats (regression) as 1-D arrays. ``f1`` is binary F1 of class 1 (MRPC "equivalent", QQP
-"duplicate"), as GLUE defines it. A correlation of a constant vector is undefined; posenc scores
-it 0.0 (no correlation) instead of NaN so best-checkpoint selection keeps working.
+:class:`Metric` whose ``fn(predictions, references, **context) -> float`` takes what its task
+kind produces:
+
+- classification / regression: 1-D arrays of class ids or floats. ``f1`` is binary F1 of class 1
+  (MRPC "equivalent", QQP "duplicate"), as GLUE defines it. A correlation of a constant vector is
+  undefined; posenc scores it 0.0 (no correlation) instead of NaN so checkpoint selection works.
+- tagging: one list of tag strings per sentence (one tag per word), predictions and references
+  (the tagging kind also applies the classification metrics, e.g. ``accuracy``, to all words).
+- span_qa: one predicted answer string per question; references: the list of gold answers.
+- retrieval: a similarity matrix ``[n_sources, n_targets]``; references: the gold target index
+  of each source (−1: none).
 """
 
 from __future__ import annotations
 
 import math
+import re
+import string
+import sys
+import unicodedata
 import warnings
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -26,21 +38,26 @@ from .registry import Registry, UnknownNameError, did_you_mean
 
 @dataclass(frozen=True)
 class Metric:
-    """A named metric: ``fn(predictions, references) -> float``, plus what it applies to."""
+    """A named metric: ``fn(predictions, references, **context) -> float``.
+
+    ``kind`` is the task kind whose predictions it takes (``posenc list kinds``); ``context`` names
+    the keyword arguments it needs besides predictions and references (e.g. ``language``)."""
 
     name: str
-    fn: Callable[[np.ndarray, np.ndarray], float]
-    kind: Literal["classification", "regression"]
+    fn: Callable[..., float]
+    kind: str
     greater_is_better: bool = True
     help: str = ""
+    context: tuple[str, ...] = ()
+    vector: bool = True  # predictions and references are 1-D numeric arrays of the same shape
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def _metric(name: str, kind: Literal["classification", "regression"], help: str):
+def _metric(name: str, kind: str, help: str, context: tuple[str, ...] = (), vector: bool = True):
     def deco(fn):
-        METRICS.register(name, Metric(name, fn, kind, True, help))
+        METRICS.register(name, Metric(name, fn, kind, True, help, context, vector))
         return fn
 
     return deco
@@ -100,6 +117,216 @@ def spearman(predictions, references) -> float:
     return _correlation("spearman", predictions, references)
 
 
+# ---- tagging (one tag per word) ---------------------------------------------------------------
+
+def _check_sentences(predictions, references) -> None:
+    for i, (p, r) in enumerate(zip(predictions, references)):
+        if len(p) != len(r):
+            raise ValueError(f"sentence {i}: {len(p)} predicted tags for {len(r)} words")
+
+
+@_metric("entity_f1", "tagging", "entity-level micro F1 of BIO spans, by seqeval (PAN-X / CoNLL)", vector=False)
+def entity_f1(predictions, references) -> float:
+    """An entity counts only when its type and both boundaries match (conlleval, as seqeval's
+    default mode); a stray ``I-X`` starts an entity as in conlleval."""
+    from seqeval.metrics import f1_score
+
+    _check_sentences(predictions, references)
+    return float(f1_score([list(r) for r in references], [list(p) for p in predictions], zero_division=0))
+
+
+# ---- extractive QA (SQuAD v1.1, MLQA) --------------------------------------------------------
+
+def squad_normalize(text: str) -> str:
+    """SQuAD v1.1's answer normalisation (Rajpurkar et al. 2016, official evaluate-v1.1.py):
+    lower case, drop ASCII punctuation, drop the articles a/an/the, collapse whitespace."""
+    text = "".join(ch for ch in text.lower() if ch not in _ASCII_PUNCT)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+_ASCII_PUNCT = frozenset(string.punctuation)
+# MLQA's evaluation script (Lewis et al. 2020, mlqa_evaluation_v1.py) removes every Unicode
+# punctuation character (category P*), the articles of the context language, and segments Chinese
+# into characters. No maintained package ships it offline, so its rules are restated here.
+_UNICODE_PUNCT = frozenset(chr(i) for i in range(sys.maxunicode + 1)
+                           if unicodedata.category(chr(i)).startswith("P")) | _ASCII_PUNCT
+_MLQA_ARTICLES = {
+    "en": r"\b(a|an|the)\b",
+    "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
+    "vi": r"\b(của|là|cái|chiếc|những)\b",
+    "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
+    "ar": "\\sال^|ال",  # as in the script: every occurrence of the article al- is removed
+    "hi": None, "zh": None,  # no articles
+}
+_CJK = re.compile(r"[\u4e00-\u9fa5]")
+
+
+def _mixed_segmentation(text: str) -> list[str]:
+    """Chinese characters and punctuation become single tokens; other runs split on whitespace."""
+    out, run = [], ""
+    for ch in text:
+        if _CJK.match(ch) or ch in _UNICODE_PUNCT:
+            out += run.split()
+            run = ""
+            out.append(ch)
+        else:
+            run += ch
+    return out + run.split()
+
+
+def mlqa_normalize(text: str, language: str) -> str:
+    """MLQA's per-language normalisation: lower, drop Unicode punctuation, drop the language's
+    articles, then whitespace tokens (Chinese: characters). Languages: en es hi vi de ar zh."""
+    if language not in _MLQA_ARTICLES:
+        raise ValueError(f"MLQA normalisation is defined for {', '.join(_MLQA_ARTICLES)}; got {language!r}. "
+                         "Use the squad_* metrics for other languages (XQuAD and TyDiQA do)")
+    text = "".join(ch for ch in text.lower() if ch not in _UNICODE_PUNCT)
+    if _MLQA_ARTICLES[language]:
+        text = re.sub(_MLQA_ARTICLES[language], " ", text)
+    tokens = _mixed_segmentation(text) if language == "zh" else text.split()
+    return " ".join(t for t in tokens if t.strip())
+
+
+def _token_f1(prediction: str, gold: str) -> float:
+    pred, ref = prediction.split(), gold.split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _qa_score(score, normalize, predictions, references) -> float:
+    total = 0.0
+    for i, (pred, golds) in enumerate(zip(predictions, references)):
+        if isinstance(golds, str) or not len(golds):
+            raise ValueError(f"question {i}: references must be a non-empty list of gold answers, got {golds!r}")
+        total += max(score(normalize(pred), normalize(g)) for g in golds)
+    return total / len(references)
+
+
+@_metric("squad_f1", "span_qa", "SQuAD v1.1 token F1, max over gold answers (XQuAD, TyDiQA)", vector=False)
+def squad_f1(predictions, references) -> float:
+    return _qa_score(_token_f1, squad_normalize, predictions, references)
+
+
+@_metric("squad_exact_match", "span_qa", "SQuAD v1.1 exact match after normalisation", vector=False)
+def squad_exact_match(predictions, references) -> float:
+    return _qa_score(lambda p, g: float(p == g), squad_normalize, predictions, references)
+
+
+@_metric("mlqa_f1", "span_qa", "token F1 with MLQA's per-language normalisation", ("language",), vector=False)
+def mlqa_f1(predictions, references, language: str) -> float:
+    return _qa_score(_token_f1, lambda t: mlqa_normalize(t, language), predictions, references)
+
+
+@_metric("mlqa_exact_match", "span_qa", "exact match with MLQA's per-language normalisation", ("language",),
+         vector=False)
+def mlqa_exact_match(predictions, references, language: str) -> float:
+    return _qa_score(lambda p, g: float(p == g), lambda t: mlqa_normalize(t, language), predictions, references)
+
+
+# ---- retrieval (Tatoeba, BUCC) ---------------------------------------------------------------
+
+def _gold_index(scores, references) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=np.float64)
+    g = np.asarray(references, dtype=np.int64)
+    if s.ndim != 2 or s.shape[0] != len(g):
+        raise ValueError(f"retrieval scores must be [n_sources, n_targets] with one gold index per source; "
+                         f"got {s.shape} and {g.shape}")
+    if np.any(g >= s.shape[1]):
+        raise ValueError(f"gold target index {int(g.max())} is out of range 0..{s.shape[1] - 1}")
+    return s, g
+
+
+@_metric("precision_at_1", "retrieval", "top-1 accuracy of the nearest target (XTREME's Tatoeba accuracy)",
+         vector=False)
+def precision_at_1(predictions, references) -> float:
+    """Fraction of sources whose most similar target is their gold translation (sources without a
+    gold target, −1, are not counted)."""
+    s, g = _gold_index(predictions, references)
+    keep = g >= 0
+    if not keep.any():
+        raise ValueError("precision_at_1: no source has a gold target")
+    return float(np.mean(s[keep].argmax(axis=1) == g[keep]))
+
+
+def margin_candidates(scores, k: int = 4) -> list[tuple[int, int, float]]:
+    """Candidate pairs ``(source, target, score)`` of margin-based bitext mining, best first.
+
+    ``scores`` are cosine similarities ``[n_src, n_tgt]``. The ratio margin of Artetxe & Schwenk
+    (2019, §3.1), as XTREME's BUCC evaluation uses it with k = 4: ``margin(x, y) = cos(x, y) /
+    ((mean_k cos(x, NN_k(y)) + mean_k cos(y, NN_k(x))) / 2)``. Each source proposes its best
+    target among its k nearest, each target its best source ("max" retrieval); pairs are accepted
+    in decreasing score while neither side is taken yet.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    kx, ky = min(k, s.shape[1]), min(k, s.shape[0])
+    mean_x = -np.sort(-s, axis=1)[:, :kx].mean(axis=1)  # [n_src] mean cosine of each source's k nearest
+    mean_y = -np.sort(-s, axis=0)[:ky, :].mean(axis=0)  # [n_tgt]
+    margin = s / ((mean_x[:, None] + mean_y[None, :]) / 2)
+    fwd_nn = np.argsort(-s, axis=1)[:, :kx]  # candidates: the k nearest by cosine
+    bwd_nn = np.argsort(-s, axis=0)[:ky, :]
+    rows = np.arange(s.shape[0])
+    fwd = fwd_nn[rows, margin[rows[:, None], fwd_nn].argmax(axis=1)]
+    cols = np.arange(s.shape[1])
+    bwd = bwd_nn[margin[bwd_nn, cols[None, :]].argmax(axis=0), cols]
+    pairs = [(int(i), int(fwd[i]), float(margin[i, fwd[i]])) for i in rows]
+    pairs += [(int(bwd[j]), int(j), float(margin[bwd[j], j])) for j in cols]
+    pairs.sort(key=lambda p: -p[2])
+    seen_src, seen_tgt, out = set(), set(), []
+    for i, j, score in pairs:
+        if i not in seen_src and j not in seen_tgt:
+            seen_src.add(i)
+            seen_tgt.add(j)
+            out.append((i, j, score))
+    return out
+
+
+def _gold_pairs(references) -> set[tuple[int, int]]:
+    return {(i, int(t)) for i, t in enumerate(references) if t >= 0}
+
+
+def bucc_threshold(scores, references, k: int = 4) -> float:
+    """The margin threshold that maximises F1 against the gold pairs (XTREME's ``bucc_optimize``:
+    the midpoint between the last accepted candidate and the next one)."""
+    cands = margin_candidates(scores, k)
+    gold = _gold_pairs(references)
+    if not gold:
+        raise ValueError("bucc_threshold: no gold pairs")
+    best, threshold, correct = 0.0, cands[0][2] + 1.0 if cands else 0.0, 0
+    for n, (i, j, score) in enumerate(cands, start=1):
+        correct += (i, j) in gold
+        if correct:
+            p, r = correct / n, correct / len(gold)
+            f1 = 2 * p * r / (p + r)
+            if f1 > best:
+                best = f1
+                threshold = (score + cands[n][2]) / 2 if n < len(cands) else score
+    return threshold
+
+
+@_metric("bucc_f1", "retrieval", "F1 of margin-mined pairs at a threshold (BUCC, as XTREME)", ("threshold",),
+         vector=False)
+def bucc_f1(predictions, references, threshold: float | None) -> float:
+    """F1 of the candidate pairs (see :func:`margin_candidates`) whose score is ≥ ``threshold``.
+    ``threshold=None`` picks the F1-optimal one on these very pairs (an upper bound; XTREME picks
+    it on the BUCC sample/dev set and applies it to the test set)."""
+    s, g = _gold_index(predictions, references)
+    gold = _gold_pairs(g)
+    if not gold:
+        raise ValueError("bucc_f1: no gold pairs")
+    if threshold is None:
+        threshold = bucc_threshold(s, g)
+    mined = [(i, j) for i, j, score in margin_candidates(s) if score >= threshold]
+    correct = len(gold.intersection(mined))
+    if correct == 0:
+        return 0.0
+    p, r = correct / len(mined), correct / len(gold)
+    return 2 * p * r / (p + r)
+
+
 def get_metric(name: str) -> Metric:
     return METRICS.get(name)
 
@@ -108,16 +335,29 @@ def list_metrics(pattern: str = "*") -> list[str]:
     return METRICS.list(pattern)
 
 
-def compute(names: Sequence[str], predictions, references) -> dict[str, float]:
+def compute(names: Sequence[str], predictions, references, **context) -> dict[str, float]:
     """``{name: value}`` for each metric name; adds ``"combined"`` (their mean) when there are
-    several, as GLUE does for MRPC/QQP (F1, accuracy) and STS-B (Pearson, Spearman)."""
-    p = np.asarray(predictions)
-    r = np.asarray(references)
-    if p.shape != r.shape or p.ndim != 1:
-        raise ValueError(f"predictions and references must be 1-D and the same length; got {p.shape} and {r.shape}")
-    if len(r) == 0:
+    several, as GLUE does for MRPC/QQP (F1, accuracy) and STS-B (Pearson, Spearman).
+
+    ``context`` holds what some metrics need besides predictions and references (``language``
+    for MLQA's normalisation, ``threshold`` for BUCC); each metric receives the keys it declares."""
+    metrics = [get_metric(n) for n in names]
+    if all(m.vector for m in metrics):
+        predictions, references = np.asarray(predictions), np.asarray(references)
+        if predictions.shape != references.shape or predictions.ndim != 1:
+            raise ValueError(f"predictions and references must be 1-D and the same length; got "
+                             f"{predictions.shape} and {references.shape}")
+    elif len(predictions) != len(references):
+        raise ValueError(f"predictions and references must be the same length; got {len(predictions)} "
+                         f"and {len(references)}")
+    if len(references) == 0:
         raise ValueError("cannot compute metrics on zero examples")
-    out = {n: get_metric(n).fn(p, r) for n in names}
+    out = {}
+    for m in metrics:
+        missing = [k for k in m.context if k not in context]
+        if missing:
+            raise ValueError(f"metric {m.name!r} needs {', '.join(missing)} (pass it to compute)")
+        out[m.name] = m.fn(predictions, references, **{k: context[k] for k in m.context})
     if len(out) > 1:
         out["combined"] = combined(out, names)
     return out

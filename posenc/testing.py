@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-from .encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, parse_spec
+from .encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, EncodingStack, parse_spec
+from .encodings.base import EncodingContext
 from .modeling import PosencConfig, PosencModel
 
 TINY = dict(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
@@ -119,29 +120,120 @@ def check_permutation_equivariance(position="none", atol: float = 1e-5) -> None:
     assert diff <= atol, f"{position}: not permutation equivariant (diff {diff:.2e})"
 
 
-def check_bias_depends_on_offset(position, length: int = 9) -> None:
-    """A translation-invariant content-independent bias is constant along each diagonal (i − j)."""
-    enc = tiny_model(position, "none").position_encoding
-    bias = enc.bias_matrix(length)
-    if bias is None:
-        return
-    for off in range(-(length - 1), length):
-        diag = torch.diagonal(bias, offset=off, dim1=-2, dim2=-1)
-        assert torch.allclose(diag, diag[..., :1].expand_as(diag)), f"{position}: bias varies along offset {off}"
+def check_left_padding_with_position_ids(position, segment="none", atol: float = 1e-5) -> None:
+    """Every encoding: a left-padded row with correct ``position_ids`` (0 at its first real token)
+    gives its real tokens the outputs of the same row unpadded, and a batch mixes padded and
+    unpadded rows correctly (true positions, not slot indices)."""
+    model = tiny_model(position, segment)
+    g = torch.Generator().manual_seed(4)
+    short, full = torch.randint(1, 97, (1, 9), generator=g), torch.randint(1, 97, (1, 14), generator=g)
+    pad = full.shape[1] - short.shape[1]
+    ids = torch.cat([torch.cat([torch.zeros(1, pad, dtype=torch.long), short], 1), full])
+    mask = torch.ones_like(ids)
+    mask[0, :pad] = 0
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        batched = model(ids, mask, position_ids=positions).last_hidden_state
+        alone = [model(short).last_hidden_state[0], model(full).last_hidden_state[0]]
+    diff = max(float((batched[0, pad:] - alone[0]).abs().max()), float((batched[1] - alone[1]).abs().max()))
+    assert diff <= atol, f"{position}/{segment}: left padding with position_ids changes the real tokens by {diff:.2e}"
 
 
-def check_no_input_positions(position) -> None:
-    """Encodings that move position into attention leave the input embeddings untouched."""
-    cls, _ = parse_spec("position", position)
-    if not cls.replaces_input_positions:
-        return
+def _context(b, positions, keys=None, canonical=None, causal=False):
+    return EncodingContext(batch_size=b, seq_len=positions.shape[-1], device=positions.device, dtype=torch.float32,
+                           position_ids=positions, k_positions=keys, canonical=canonical, causal=causal)
+
+
+def attention_logits(encodings: EncodingStack, q, k, ctx: EncodingContext, layer: int = 0) -> torch.Tensor:
+    """Logits [b, h, Lq, Lk] the attention layer would compute from q [b, h, Lq, d_h] and k
+    [b, h, Lk, d_h] (no mask): rotate → q·kᵀ·scale + layer bias + content bias."""
+    encodings.prepare(ctx)
+    q, k = encodings.rotate_qk(layer, q, k, ctx)
+    logits = (q @ k.transpose(-1, -2)) * encodings.score_scale(q.shape[-1])
+    for term in (encodings.static_biases(ctx, None, layer + 1)[layer], encodings.content_bias(layer, q, k, ctx)):
+        if term is not None:
+            logits = logits + term
+    return logits
+
+
+def check_bias_depends_on_offset(position, length: int = 9, shift: int = 5) -> None:
+    """Translation invariance through the attention logits: with queries and keys whose content is
+    the same at every position, every term (bias, content term, rotation) leaves logits that are
+    constant along each diagonal (i − j), and the same when all positions are shifted by ``shift``."""
     model = tiny_model(position, "none")
-    ids, _, _ = sample_inputs(batch=1, length=8, pairs=False)
-    x = model.word_embeddings(ids)
-    from .encodings.base import EncodingContext
+    enc = EncodingStack(model.position_encoding)
+    torch.manual_seed(0)
+    h, dh = model.config.num_attention_heads, model.config.hidden_size // model.config.num_attention_heads
+    q = torch.randn(1, h, 1, dh).expand(2, h, length, dh).contiguous()
+    k = torch.randn(1, h, 1, dh).expand(2, h, length, dh).contiguous()
+    pos = torch.arange(length)[None]
+    with torch.no_grad():
+        logits = attention_logits(enc, q, k, _context(2, pos))
+        shifted = attention_logits(enc, q, k, _context(2, pos + shift))
+    for off in range(-(length - 1), length):
+        diag = torch.diagonal(logits, offset=off, dim1=-2, dim2=-1)
+        assert torch.allclose(diag, diag[..., :1].expand_as(diag), atol=1e-5), f"{position}: logits vary along offset {off}"
+    assert torch.allclose(logits, shifted, atol=1e-5), f"{position}: logits change when every position shifts by {shift}"
 
-    ctx = EncodingContext(1, 8, x.device, x.dtype, position_ids=torch.arange(8)[None])
-    assert torch.equal(model.position_encoding.embed_input(x, ctx), x), f"{position}: declares no input positions but changes the input"
+
+def check_general_path_equals_fast_path(position, segment="none", length: int = 7) -> None:
+    """At positions 0..L−1 the general (gather) path and the canonical fast path give the same
+    input embedding, logits (bias, content, rotation) and value term, bidirectional and causal."""
+    model = tiny_model(position, segment)
+    enc = model.encodings
+    torch.manual_seed(0)
+    h, dh = model.config.num_attention_heads, model.config.hidden_size // model.config.num_attention_heads
+    q, k = torch.randn(2, h, length, dh), torch.randn(2, h, length, dh)
+    x = torch.randn(2, length, model.config.hidden_size)
+    probs = torch.softmax(torch.randn(2, h, length, length), -1)
+    pos = torch.arange(length)[None]
+    with torch.no_grad():
+        for causal in (False, True):
+            fast, general = _context(2, pos, canonical=True, causal=causal), _context(2, pos, canonical=False, causal=causal)
+            for name, a, b in (
+                    ("embed_input", enc.embed_input(x, fast), enc.embed_input(x, general)),
+                    ("logits", attention_logits(enc, q, k, fast), attention_logits(enc, q, k, general)),
+                    ("value_term", enc.value_term(0, probs, fast), enc.value_term(0, probs, general))):
+                if a is None and b is None:
+                    continue
+                assert a is not None and b is not None and torch.allclose(a, b, atol=1e-5), \
+                    f"{position}/{segment}: {name} differs between the fast and the general path (causal={causal})"
+
+
+def check_input_positions_as_declared(position) -> None:
+    """``replaces_input_positions`` tells the truth both ways: True leaves the input embeddings
+    untouched, False changes them by position (two positions get different additions)."""
+    cls, _ = parse_spec("position", position)
+    model = tiny_model(position, "none")
+    x = torch.zeros(1, 8, model.config.hidden_size)
+    out = model.position_encoding.embed_input(x, _context(1, torch.arange(8)[None]))
+    if cls.replaces_input_positions:
+        assert torch.equal(out, x), f"{position}: declares no input positions but changes the input"
+    else:
+        assert not torch.allclose(out[0, 1], out[0, 5]), f"{position}: declares input positions but adds none"
+
+
+check_no_input_positions = check_input_positions_as_declared  # the name used before contract v2
+
+
+def check_declared_capabilities(position) -> None:
+    """The declared capabilities match the module: ``learnable`` ⇔ it has parameters;
+    ``extrapolation == "table"`` ⇔ a finite ``max_length``; ``reads_positions`` ⇔ the model is not
+    permutation equivariant."""
+    cls, _ = parse_spec("position", position)
+    enc = tiny_model(position, "none").position_encoding
+    has_params = any(True for _ in enc.parameters())
+    assert cls.learnable == has_params, f"{position}: learnable={cls.learnable} but has parameters={has_params}"
+    bounded = enc.max_length is not None
+    assert (cls.extrapolation == "table") == bounded, \
+        f"{position}: extrapolation={cls.extrapolation!r} but max_length={enc.max_length}"
+    try:
+        check_permutation_equivariance(position)
+        equivariant = True
+    except AssertionError:
+        equivariant = False
+    assert equivariant != cls.reads_positions, \
+        f"{position}: reads_positions={cls.reads_positions} but permutation equivariant={equivariant}"
 
 
 def check_length_limit(position) -> None:
@@ -169,12 +261,16 @@ def run_all_checks(position: str | None = None, segment: str | None = None) -> N
         for seg in segments:
             check_forward_backward(pos, seg)
             check_eager_equals_fused(pos, seg)
+            check_general_path_equals_fast_path(pos, seg)
         check_save_load(pos, segments[0])
-        check_no_input_positions(pos)
+        check_input_positions_as_declared(pos)
+        check_declared_capabilities(pos)
+        check_left_padding_with_position_ids(pos)
         check_length_limit(pos)
         if cls.translation_invariant:
             check_shift_invariance(pos)
             check_bias_depends_on_offset(pos)
 
 
-__all__ = [name for name in dir() if name.startswith("check_")] + ["run_all_checks", "tiny_model", "sample_inputs", "TINY"]
+__all__ = [name for name in dir() if name.startswith("check_")] + [
+    "run_all_checks", "tiny_model", "sample_inputs", "attention_logits", "TINY"]

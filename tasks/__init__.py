@@ -1,6 +1,9 @@
-"""Tasks: declarative YAML specs (``tasks/glue/*.yaml``), loading, tokenization, metrics.
+"""Tasks: declarative YAML specs (``tasks/glue/*.yaml``, ``tasks/xtreme/*.yaml``) over pluggable
+task kinds (``tasks/kinds/``: classification, regression, tagging, span_qa, retrieval), loading,
+tokenization, metrics and evaluation.
 
-Installed as ``posenc.tasks``. Adding a task is one YAML file (see docs in ``spec.py``)::
+Installed as ``posenc.tasks``. Adding a task is one YAML file (see docs in ``spec.py``); adding a
+kind of task is one module in ``tasks/kinds/``::
 
     from posenc.tasks import get_task, load_task, tokenize_task, compute_metrics
     spec = get_task("rte")
@@ -10,16 +13,21 @@ Installed as ``posenc.tasks``. Adding a task is one YAML file (see docs in ``spe
 """
 
 from .encoding import MODEL_COLUMNS, tokenize_task
-from .files import TaskDataError
+from .files import TaskDataError, TaskDataWarning
 from .glue_submission import write_glue_submission
-from .loading import SOURCES, bundled_dir, bundled_tasks, default_splits, load_task
+from .kinds import TASK_KINDS, TaskKind, get_kind, register_kind
+from .loading import (SOURCES, bundled_dir, bundled_tasks, default_splits, language_split, language_splits,
+                      load_task, missing_files, split_language)
 from .registry import TASKS, get_task, list_tasks, register_task, task_path, validate_task_files
-from .scoring import compute_metrics, majority_baseline, to_predictions
-from .spec import HubSource, LocalSource, LocalSplit, SubmissionFile, TaskSpec, TaskSpecError, load_task_spec
+from .scoring import compute_metrics, majority_baseline, to_predictions, trivial_baseline
+from .spec import (HubSource, HubSplit, IdSelect, LocalSource, LocalSplit, SubmissionFile, TaskSpec, TaskSpecError,
+                   load_task_spec)
 
 __all__ = [
-    "TASKS", "SOURCES", "MODEL_COLUMNS", "TaskSpec", "LocalSource", "LocalSplit", "HubSource", "SubmissionFile",
-    "TaskSpecError", "TaskDataError", "list_tasks", "get_task", "register_task", "task_path", "load_task_spec",
-    "load_task", "default_splits", "bundled_dir", "bundled_tasks", "tokenize_task", "compute_metrics",
-    "to_predictions", "majority_baseline", "validate_task_files", "write_glue_submission",
+    "TASKS", "TASK_KINDS", "SOURCES", "MODEL_COLUMNS", "TaskSpec", "TaskKind", "LocalSource", "LocalSplit", "IdSelect",
+    "HubSource", "HubSplit", "SubmissionFile", "TaskSpecError", "TaskDataError", "TaskDataWarning", "list_tasks",
+    "get_task", "get_kind", "register_kind", "register_task", "task_path", "load_task_spec", "load_task",
+    "default_splits", "language_split", "language_splits", "split_language", "missing_files", "bundled_dir",
+    "bundled_tasks", "tokenize_task", "compute_metrics", "to_predictions", "majority_baseline", "trivial_baseline",
+    "validate_task_files", "write_glue_submission",
 ]

@@ -22,6 +22,11 @@ class TaskDataError(ValueError):
     """A malformed data file or a missing one; the message names the file (and line)."""
 
 
+class TaskDataWarning(UserWarning):
+    """A data problem that is counted and reported but does not stop a run (e.g. QA answers whose
+    ``answer_start`` had to be repaired); the message names the file."""
+
+
 @dataclass
 class Table:
     """Rows of one file: ``rows`` holds ``(line_number, fields)``; fields is a list (tsv/csv) or

@@ -1,8 +1,8 @@
 """GLUE leaderboard submission files: ``<Task>.tsv`` with ``index<TAB>prediction`` rows.
 
-Classification predictions are written as the label strings the GLUE files use (``"0"``/``"1"``
-for CoLA, SST-2, MRPC, QQP, WNLI; ``entailment``/... for MNLI, QNLI, RTE and AX); STS-B as
-floats clipped to the 0..5 scale. MNLI needs two files (``MNLI-m.tsv``, ``MNLI-mm.tsv``): pass
+Each prediction is written as its task kind formats it: classification as the label strings the
+GLUE files use (``"0"``/``"1"`` for CoLA, SST-2, MRPC, QQP, WNLI; ``entailment``/... for MNLI,
+QNLI, RTE and AX); regression (STS-B) as floats clipped to the task's ``label_range`` (0..5). MNLI needs two files (``MNLI-m.tsv``, ``MNLI-mm.tsv``): pass
 ``split=`` or a ``{split: predictions}`` mapping. The leaderboard wants all files zipped together.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Mapping, Sequence
-
-import numpy as np
 
 from .registry import get_task
 from .scoring import to_predictions
@@ -49,13 +47,7 @@ def write_glue_submission(task: TaskSpec | str, predictions, out_dir: str | Path
     idx = list(range(len(preds))) if index is None else [int(i) for i in index]
     if len(idx) != len(preds):
         raise ValueError(f"index has {len(idx)} entries for {len(preds)} predictions")
-    if spec.kind == "regression":
-        values = [f"{v:.3f}" for v in np.clip(preds, 0.0, 5.0)]
-    else:
-        names = spec.labels_in_files
-        if np.any((preds < 0) | (preds >= len(names))):
-            raise ValueError(f"predictions must be class ids 0..{len(names) - 1}")
-        values = [names[int(p)] for p in preds]
+    values = [spec.task_kind.format_prediction(spec, p) for p in preds]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / target.file

@@ -1,23 +1,34 @@
-"""Load a task's splits into a ``datasets.DatasetDict`` with uniform columns.
+"""Load a task's splits into a ``datasets.DatasetDict`` with the columns of its kind.
 
-Every source gives the same columns: ``text_a``, ``text_b`` (pair tasks only), ``label`` (class
-id in ``label_names`` order, or a float32 score; -1 in unlabelled test splits) and ``idx`` (the
-file's index column, else the 0-based row number).
+Every source gives the same columns, those of the task kind (``spec.task_kind.features``):
+classification ``text_a``, ``text_b`` (pairs), ``label`` (class id; −1 unlabelled), ``idx``;
+tagging ``tokens``, ``tags``, ``idx``; span QA the SQuAD schema; retrieval ``side``, ``id``,
+``text``, ``gold``, ``part``.
 
 Sources:
-- ``"bundled"``: the real GLUE slices shipped in ``posenc/resources/glue`` (see its SOURCES.md).
-- ``"local"``: files laid out as the spec's ``local`` section says, under ``data_dir`` (for GLUE
-  the ``glue_data`` folder holding ``CoLA/``, ``RTE/``...; for a user's task file, default: the
-  folder of the YAML file).
-- ``"hub"``: ``datasets.load_dataset(hub.path, hub.name)``, e.g. ``nyu-mll/glue`` / ``rte``.
+- ``"bundled"``: real slices shipped in ``posenc/resources/<local.bundled>`` (GLUE, XTREME; see
+  their SOURCES.md), in the same layout as the local files.
+- ``"local"``: files laid out as the spec's ``local`` section says, under ``data_dir`` (GLUE: the
+  ``glue_data`` folder holding ``CoLA/``, ``RTE/``...; XTREME: the download script's folder
+  holding ``xnli/``, ``panx/``...; a user's task file: default, the folder of the YAML file).
+  A table (tsv/csv/jsonl, columns by role) unless the split names a file reader
+  (:mod:`posenc.tasks.readers`: conll, conllu, squad_json, tatoeba, bucc, pair_tsv).
+- ``"hub"``: ``datasets.load_dataset(hub.path, hub.name)`` (e.g. ``nyu-mll/glue`` / ``rte``),
+  or a hub adapter of :mod:`posenc.tasks.readers.hub` (``google/xtreme``, MNLI, SQuAD).
 
-Malformed rows (wrong field count, unparsable or unknown label, bad index) raise
-:class:`TaskDataError` with the file and 1-based line; nothing is skipped.
+Multilingual tasks: the zero-shot split is read once per language; its key in the DatasetDict
+is ``"<split>.<lang>"`` (``"test.de"``, see :func:`language_split`). ``{lang}`` in a file name is
+the language (through ``local.language_codes``).
+
+Malformed rows (wrong field count, unparsable or unknown label/tag, bad index) raise
+:class:`TaskDataError` with the file and 1-based line; nothing is skipped silently. What a
+reader repaired or dropped (e.g. QA answers whose ``answer_start`` was off) is counted in the
+``report`` mapping :func:`load_task` fills.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import os
 from pathlib import Path
 from typing import Sequence
@@ -29,17 +40,45 @@ from .spec import LocalSource, TaskSpec
 SOURCES = ("bundled", "local", "hub")
 
 
-def bundled_dir() -> Path:
-    """Folder of the bundled GLUE slices (``posenc/resources/glue``)."""
+def bundled_dir(layout: str = "glue") -> Path:
+    """Folder of bundled slices in ``layout`` (``posenc/resources/glue``, ``.../xtreme``)."""
     import posenc.resources
 
-    return Path(posenc.resources.__file__).resolve().parent / "glue"
+    return Path(posenc.resources.__file__).resolve().parent / layout
 
 
 def default_splits(spec: TaskSpec) -> list[str]:
-    """Train + eval splits; test splits only for evaluation-only tasks (AX)."""
+    """Train + eval splits; for a task without them (AX, retrieval), its test splits or the
+    zero-shot split of every language."""
     out = ([spec.train_split] if spec.train_split else []) + list(spec.eval_splits)
-    return out or list(spec.test_splits)
+    return out or list(spec.test_splits) or language_splits(spec)
+
+
+def language_split(split: str, language: str) -> str:
+    """The DatasetDict key of one language's copy of a split: ``"test.de"``."""
+    return f"{split}.{language}"
+
+
+def language_splits(spec: TaskSpec, languages: Sequence[str] | None = None) -> list[str]:
+    """Keys of the zero-shot split in ``languages`` (default: all of the task's)."""
+    if not spec.zero_shot_split:
+        return []
+    langs = spec.languages if languages is None else list(languages)
+    unknown = [lang for lang in langs if lang not in spec.languages]
+    if unknown:
+        from posenc.registry import did_you_mean
+
+        raise ValueError(f"task {spec.name!r} has no language {unknown[0]!r}.{did_you_mean(unknown[0], spec.languages)} "
+                         f"Languages: {', '.join(spec.languages)}")
+    return [language_split(spec.zero_shot_split, lang) for lang in langs]
+
+
+def split_language(spec: TaskSpec, key: str) -> tuple[str, str | None]:
+    """``"test.de"`` → ``("test", "de")`` for a per-language split; other keys → ``(key, None)``."""
+    split, _, lang = key.rpartition(".")
+    if split in spec.language_splits and lang in spec.languages:
+        return split, lang
+    return key, None
 
 
 def _columns(spec: TaskSpec, declared: dict | None, defaults: dict) -> dict:
@@ -53,31 +92,14 @@ def _columns(spec: TaskSpec, declared: dict | None, defaults: dict) -> dict:
     return cols
 
 
-def _parse_label(spec: TaskSpec, value, where: str, column) -> int | float:
-    if spec.kind == "regression":
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise TaskDataError(f"{where}: label {value!r} in column {column!r} is not a number") from None
-        if math.isnan(out) or math.isinf(out):
-            raise TaskDataError(f"{where}: label {value!r} in column {column!r} is not a finite number")
-        return out
-    if isinstance(value, int) and not isinstance(value, bool):  # jsonl: an int is a class id
-        if 0 <= value < spec.num_labels:
-            return value
-        raise TaskDataError(f"{where}: class id {value} in column {column!r} is out of range 0..{spec.num_labels - 1}")
-    names = spec.labels_in_files
-    if isinstance(value, str) and value in names:
-        return names.index(value)
-    raise TaskDataError(f"{where}: unknown label {value!r} in column {column!r}; expected one of {names}")
-
-
-def _read_local_split(spec: TaskSpec, split: str, root: Path) -> dict:
+def _read_table(spec: TaskSpec, split: str, path: Path) -> dict:
+    """A tsv/csv/jsonl file with columns by role (text_a, text_b, label, idx) → column lists."""
+    kind = spec.task_kind
+    if not hasattr(kind, "parse_label"):
+        raise TaskDataError(f"task {spec.name!r}: {spec.kind} files are read by a file reader; set local.reader "
+                            "(posenc.tasks.readers: conll, conllu, squad_json, tatoeba, bucc, pair_tsv)")
     local: LocalSource = spec.local
     entry = local.split(split)
-    path = Path(entry.file)
-    if not path.is_absolute():
-        path = root / local.dir / path
     fmt = file_format(path, local.format)
     header = local.header if entry.header is None else entry.header
     encoding = entry.encoding or local.encoding
@@ -133,9 +155,9 @@ def _read_local_split(spec: TaskSpec, split: str, root: Path) -> dict:
                     raise TaskDataError(f"{where}: {role} ({index[role]!r}) must be text, got {text!r}")
                 out[role].append(text)
         if "label" in index and not (fmt == "jsonl" and unlabelled and index["label"] not in fields):
-            out["label"].append(_parse_label(spec, get("label"), where, cols["label"]))
+            out["label"].append(kind.parse_label(spec, get("label"), where, cols["label"]))
         else:
-            out["label"].append(-1 if spec.kind == "classification" else -1.0)
+            out["label"].append(kind.missing_label)
         if "idx" in index:
             raw = get("idx")
             try:
@@ -149,43 +171,108 @@ def _read_local_split(spec: TaskSpec, split: str, root: Path) -> dict:
     return out
 
 
-def _features(spec: TaskSpec):
+def local_path(spec: TaskSpec, key: str, root: Path) -> Path:
+    """The file of split ``key`` (``"train"``, ``"test.de"``) under ``root``, ``{lang}`` filled in."""
+    split, lang = split_language(spec, key)
+    entry = spec.local.split(split)
+    lang = lang or spec.train_language
+    path = Path(entry.file.replace("{lang}", spec.local.code(lang)) if "{lang}" in entry.file else entry.file)
+    if not path.is_absolute():
+        path = root / (entry.dir if entry.dir is not None else spec.local.dir) / path
+    gz = path.with_name(path.name + ".gz")
+    return gz if not path.exists() and gz.exists() else path  # a gzip copy is read transparently
+
+
+def _labelled(spec: TaskSpec, split: str) -> bool:
+    return split not in spec.test_splits
+
+
+def _read_local(spec: TaskSpec, key: str, root: Path, report: dict | None):
+    """One split (one language) from local files → the kind's columns, ``select`` applied."""
     import datasets
 
-    feats = {"text_a": datasets.Value("string")}
-    if spec.is_pair:
-        feats["text_b"] = datasets.Value("string")
-    if spec.kind == "classification":
-        feats["label"] = datasets.ClassLabel(names=list(spec.label_names))
+    split, _ = split_language(spec, key)
+    entry, kind = spec.local.split(split), spec.task_kind
+    path = local_path(spec, key, root)
+    reader = entry.reader or spec.local.reader
+    labelled = _labelled(spec, split)
+    if reader is None:
+        ds = datasets.Dataset.from_dict(_read_table(spec, split, path), features=kind.features(spec))
     else:
-        feats["label"] = datasets.Value("float32")
-    feats["idx"] = datasets.Value("int64")
-    return datasets.Features(feats)
+        from .readers import ReadReport, get_format, read
+
+        accepted = {f for f in get_format(reader).options.__dataclass_fields__}
+        options = {k: v for k, v in kind.reader_options(spec, labelled=labelled).items() if k in accepted}
+        options.update(spec.local.options)
+        options.update(entry.options)
+        rep = ReadReport()
+        ds = kind.from_rows(spec, read(reader, path, report=rep, **options), str(path), labelled=labelled)
+        if report is not None and (rep.messages or rep.fixed or rep.skipped):
+            report[key] = {"path": str(path), "examples": rep.examples, "fixed": rep.fixed, "skipped": rep.skipped,
+                           "counts": dict(rep.counts), "messages": list(rep.messages)}
+    if entry.select is not None:
+        if "idx" not in ds.column_names:
+            raise TaskDataError(f"{path}: `select` needs example ids, but {spec.kind} rows have no idx")
+        sel = entry.select
+        ds = ds.filter(lambda b: [sel.keeps(i) for i in b["idx"]], batched=True)
+    return ds
 
 
-def _load_files(spec: TaskSpec, splits: Sequence[str], root: Path, source: str):
+def missing_files(spec: TaskSpec, keys: Sequence[str], root: Path) -> dict[str, str]:
+    """``{split key: reason}`` for splits whose local file is absent (or whose language the
+    layout does not provide), checked before anything is read."""
+    out = {}
+    for key in keys:
+        split, lang = split_language(spec, key)
+        for part in [split] + ([s for s in spec.language_splits[1:]] if lang else []):
+            part_key = language_split(part, lang) if lang else part
+            if lang and spec.local.languages is not None and lang not in spec.local.languages:
+                out[key] = (f"the local layout of task {spec.name!r} has no {lang!r} (it provides "
+                            f"{', '.join(spec.local.languages)})")
+                break
+            path = local_path(spec, part_key, root)
+            if not path.is_file():
+                out[key] = f"file not found: {path}"
+                break
+    return out
+
+
+def _load_files(spec: TaskSpec, splits: Sequence[str], root: Path, source: str, report: dict | None):
     import datasets
 
     if spec.local is None:
         raise TaskDataError(f"task {spec.name!r} has no 'local' section; use source='hub'")
-    missing = [s for s in splits if not _split_path(spec, s, root).is_file()]
+    missing = missing_files(spec, splits, root)
     if missing:
         where = "bundled with posenc" if source == "bundled" else f"in {root}"
-        files = ", ".join(str(_split_path(spec, s, root)) for s in missing)
-        hint = (f" Bundled GLUE tasks: {', '.join(bundled_tasks())}. For the full data use "
-                f"load_task({spec.name!r}, source='local', data_dir='path/to/glue_data') or source='hub'."
-                if source == "bundled" else
-                " data_dir should be the folder that holds the task's directory "
-                f"({spec.local.dir or 'the files'}/), e.g. glue_data/ from the GLUE download script.")
-        raise TaskDataError(f"task {spec.name!r}: split(s) {missing} not {where} (missing: {files}).{hint}")
-    feats = _features(spec)
-    return datasets.DatasetDict({
-        s: datasets.Dataset.from_dict(_read_local_split(spec, s, root), features=feats) for s in splits})
+        files = "; ".join(f"{k}: {v}" for k, v in missing.items())
+        if source == "bundled":
+            hint = (f" Bundled tasks: {', '.join(bundled_tasks())}. For the full data use "
+                    f"load_task({spec.name!r}, source='local', data_dir=...) or source='hub'.")
+        else:
+            hint = (" data_dir should be the folder that holds the task's directory "
+                    f"({spec.local.dir or 'the files'}/), e.g. glue_data/ from the GLUE download script"
+                    " or the XTREME download script's download/ folder.")
+        raise TaskDataError(f"task {spec.name!r}: split(s) {list(missing)} not {where} ({files}).{hint}")
+    out = {}
+    for key in splits:
+        ds = _read_local(spec, key, root, report)
+        split, lang = split_language(spec, key)
+        if lang:
+            ds = _with_companions(spec, ds, lambda part: _read_local(spec, language_split(part, lang), root, report))
+        out[key] = ds
+    return datasets.DatasetDict(out)
 
 
-def _split_path(spec: TaskSpec, split: str, root: Path) -> Path:
-    path = Path(spec.local.split(split).file)
-    return path if path.is_absolute() else root / spec.local.dir / path
+def _with_companions(spec: TaskSpec, ds, load):
+    """A language's zero-shot rows plus its companion splits' rows (``part`` = their name)."""
+    import datasets
+
+    parts = [ds]
+    for companion in spec.language_splits[1:]:
+        extra = load(companion)
+        parts.append(extra.map(lambda b: {"part": [companion] * len(b["part"])}, batched=True))
+    return datasets.concatenate_datasets(parts) if len(parts) > 1 else ds
 
 
 def bundled_tasks() -> list[str]:
@@ -195,9 +282,38 @@ def bundled_tasks() -> list[str]:
     out = []
     for name in list_tasks():
         spec = get_task(name)
-        if spec.local and all(_split_path(spec, s, bundled_dir()).is_file() for s in default_splits(spec)):
+        if spec.local and not missing_files(spec, default_splits(spec), bundled_dir(spec.local.bundled)):
             out.append(name)
     return out
+
+
+def _hub_error(spec: TaskSpec, what: str, e: Exception) -> TaskDataError:
+    offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
+    return TaskDataError(
+        f"task {spec.name!r}: cannot load {what} from the Hugging Face Hub{' (offline mode is on)' if offline else ''}: "
+        f"{type(e).__name__}: {e}. Use local files instead: load_task({spec.name!r}, source='local', "
+        f"data_dir='path/to/{'glue_data' if spec.local and spec.local.bundled == 'glue' else 'download'}') with "
+        f"{spec.local.dir + '/' if spec.local and spec.local.dir else 'the files'} inside it, or source='bundled' "
+        "for the slices shipped with posenc.")
+
+
+def _load_adapter(spec: TaskSpec, key: str):
+    """One split through a hub adapter (posenc.tasks.readers.hub) → the kind's columns."""
+    from .readers import hub as adapters
+
+    split, lang = split_language(spec, key)
+    entry = spec.hub.split(split)
+    name = entry.adapter or spec.hub.adapter
+    fn = getattr(adapters, name, None)
+    if fn is None or name.startswith("_"):
+        raise TaskDataError(f"task {spec.name!r}: no hub adapter {name!r} in posenc.tasks.readers.hub")
+    lang = lang or spec.train_language
+    kwargs = {"split": entry.split, **({"repo": entry.path} if entry.path else {})}
+    takes_language = next(iter(inspect.signature(fn).parameters)) != "split"
+    args = (spec.hub.code(lang),) if takes_language else ()
+    raw = fn(*args, **kwargs)
+    call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return spec.task_kind.from_rows(spec, raw, f"hub {name}({call})", labelled=_labelled(spec, split))
 
 
 def _load_hub(spec: TaskSpec, splits: Sequence[str]):
@@ -205,53 +321,61 @@ def _load_hub(spec: TaskSpec, splits: Sequence[str]):
 
     if spec.hub is None:
         raise TaskDataError(f"task {spec.name!r} has no 'hub' section; use source='local' with data_dir")
-    hub = spec.hub
-    cols = _columns(spec, hub.columns, {"idx": "idx"})
     out = {}
-    for s in splits:
-        hub_split = hub.splits.get(s, s)
-        try:
-            ds = datasets.load_dataset(hub.path, hub.name, split=hub_split)
-        except Exception as e:  # offline, unknown repo/config/split: say what to do instead
-            offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes")
-                          for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
-            raise TaskDataError(
-                f"task {spec.name!r}: cannot load {hub.path!r} (config {hub.name!r}, split {hub_split!r}) from the "
-                f"Hugging Face Hub{' (offline mode is on)' if offline else ''}: {type(e).__name__}: {e}. "
-                f"Use local files instead: load_task({spec.name!r}, source='local', data_dir='path/to/glue_data') "
-                f"with {spec.local.dir + '/' if spec.local and spec.local.dir else 'the files'} inside it, or "
-                "source='bundled' for the GLUE slices shipped with posenc.") from e
-        rename = {}
-        for role, col in cols.items():
-            if col is None:
-                continue
-            if col not in ds.column_names:
-                if role == "label" and s in spec.test_splits:
-                    continue
-                raise TaskDataError(f"task {spec.name!r}: hub split {hub_split!r} has no column {col!r} ({role}); "
-                                    f"columns: {ds.column_names}")
-            rename[col] = role
-        ds = ds.select_columns(list(rename)).rename_columns(rename)
-        if spec.kind == "classification" and "label" in ds.column_names:
-            names = getattr(ds.features["label"], "names", None)
-            if names is not None and list(names) != list(spec.label_names):
-                raise TaskDataError(f"task {spec.name!r}: hub label names {names} differ from the spec's "
-                                    f"label_names {spec.label_names} (class ids would be wrong)")
-        if "label" not in ds.column_names:
-            ds = ds.add_column("label", [-1 if spec.kind == "classification" else -1.0] * len(ds))
-        if "idx" not in ds.column_names:
-            ds = ds.add_column("idx", list(range(len(ds))))
-        out[s] = ds.cast(_features(spec))
+    for key in splits:
+        split, lang = split_language(spec, key)
+        if spec.hub.adapter or spec.hub.split(split).adapter:
+            ds = _load_adapter(spec, key)
+            if lang:
+                ds = _with_companions(spec, ds, lambda part: _load_adapter(spec, language_split(part, lang)))
+        else:
+            ds = _load_hub_columns(spec, key)
+        out[key] = ds
     return datasets.DatasetDict(out)
 
 
+def _load_hub_columns(spec: TaskSpec, s: str):
+    """A hub dataset whose columns map to roles (``nyu-mll/glue``)."""
+    import datasets
+
+    hub, kind = spec.hub, spec.task_kind
+    cols = _columns(spec, hub.columns, {"idx": "idx"})
+    hub_split = hub.split(s).split
+    try:
+        ds = datasets.load_dataset(hub.path, hub.name, split=hub_split)
+    except Exception as e:  # offline, unknown repo/config/split: say what to do instead
+        raise _hub_error(spec, f"{hub.path!r} (config {hub.name!r}, split {hub_split!r})", e) from e
+    rename = {}
+    for role, col in cols.items():
+        if col is None:
+            continue
+        if col not in ds.column_names:
+            if role == "label" and s in spec.test_splits:
+                continue
+            raise TaskDataError(f"task {spec.name!r}: hub split {hub_split!r} has no column {col!r} ({role}); "
+                                f"columns: {ds.column_names}")
+        rename[col] = role
+    ds = ds.select_columns(list(rename)).rename_columns(rename)
+    names = getattr(ds.features.get("label"), "names", None)
+    if names is not None and list(names) != list(spec.label_names):
+        raise TaskDataError(f"task {spec.name!r}: hub label names {names} differ from the spec's "
+                            f"label_names {spec.label_names} (class ids would be wrong)")
+    if "label" not in ds.column_names:
+        ds = ds.add_column("label", [kind.missing_label] * len(ds))
+    if "idx" not in ds.column_names:
+        ds = ds.add_column("idx", list(range(len(ds))))
+    return ds.cast(kind.features(spec))
+
+
 def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Path | None = None,
-              splits: Sequence[str] | None = None):
+              splits: Sequence[str] | None = None, *, report: dict | None = None):
     """Load ``splits`` (default: train + eval splits) of a task as a ``datasets.DatasetDict``.
 
     ``spec`` is a :class:`TaskSpec` or a task name / YAML path. ``source`` is ``"bundled"``,
     ``"local"`` (needs ``data_dir``, except for a user's task file, whose folder is the default)
-    or ``"hub"``. Test splits carry label -1.
+    or ``"hub"``. Test splits carry label -1. Per-language splits are named ``"test.de"``
+    (:func:`language_splits`). ``report``, if given, receives what readers repaired or dropped,
+    per split.
     """
     spec = get_task(spec)
     if source not in SOURCES:
@@ -260,19 +384,22 @@ def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Pat
         raise ValueError(f"unknown source {source!r}.{did_you_mean(str(source), list(SOURCES))} "
                          f"Choose one of {', '.join(SOURCES)}")
     splits = list(splits) if splits is not None else default_splits(spec)
-    unknown = [s for s in splits if s not in spec.splits]
+    unknown = [s for s in splits if split_language(spec, s)[0] not in spec.splits]
     if unknown:
         from posenc.registry import did_you_mean
 
         guess = [s for s in spec.splits if s.startswith("validation")] if unknown[0] in ("dev", "val") else []
         hint = " Did you mean " + " or ".join(map(repr, guess)) + "?" if guess else did_you_mean(unknown[0], spec.splits)
-        raise ValueError(f"task {spec.name!r} has no split {unknown[0]!r}.{hint} Splits: {', '.join(spec.splits)}")
+        langs = f" Per-language splits: {spec.zero_shot_split}.<lang>." if spec.zero_shot_split else ""
+        raise ValueError(f"task {spec.name!r} has no split {unknown[0]!r}.{hint} Splits: {', '.join(spec.splits)}.{langs}")
     if source == "hub":
         return _load_hub(spec, splits)
     if source == "bundled":
         if data_dir is not None:
             raise ValueError("source='bundled' takes no data_dir; use source='local' for your own folder")
-        root = bundled_dir()
+        if spec.local is None:
+            raise TaskDataError(f"task {spec.name!r} has no 'local' section; use source='hub'")
+        root = bundled_dir(spec.local.bundled)
     elif data_dir is not None:
         root = Path(data_dir)
         if not root.is_dir():
@@ -283,7 +410,18 @@ def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Pat
         raise ValueError(f"source='local' needs data_dir (the folder holding {spec.local.dir or 'the files'}/ "
                          "for GLUE: glue_data/ from the GLUE download script)" if spec.local else
                          f"task {spec.name!r} has no local file layout")
-    return _load_files(spec, splits, root, source)
+    return _load_files(spec, splits, root, source, report)
+
+
+def data_root(spec: TaskSpec, source: str, data_dir: str | Path | None) -> Path | None:
+    """The folder local/bundled files are read from (None for the hub)."""
+    if source == "hub":
+        return None
+    if source == "bundled":
+        return bundled_dir(spec.local.bundled)
+    if data_dir is not None:
+        return Path(data_dir)
+    return Path(spec.source_file).parent if spec.source_file and not _is_builtin(spec) else None
 
 
 def _is_builtin(spec: TaskSpec) -> bool:

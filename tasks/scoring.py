@@ -1,65 +1,44 @@
-"""Task metrics: predictions and references → ``{metric: fraction}`` (see posenc.metrics)."""
+"""Task metrics: predictions and references → ``{metric: fraction}`` (see posenc.metrics), and the
+trivial baseline each kind defines. What a prediction is depends on the task's kind:
+classification logits ``[n, classes]`` or class ids, regression floats, tagging one tag list per
+sentence, span QA one answer string per question, retrieval a similarity matrix."""
 
 from __future__ import annotations
-
-import numpy as np
-
-from posenc import metrics as _metrics
 
 from .registry import get_task
 from .spec import TaskSpec
 
 
-def to_predictions(spec: TaskSpec, outputs) -> np.ndarray:
-    """Model outputs → predictions: logits ``[n, num_labels]`` → class ids (argmax); regression
-    outputs ``[n]`` or ``[n, 1]`` → floats. 1-D class ids pass through."""
-    out = np.asarray(outputs)
-    if spec.kind == "regression":
-        if out.ndim == 2 and out.shape[1] == 1:
-            out = out[:, 0]
-        if out.ndim != 1:
-            raise ValueError(f"regression outputs must be [n] or [n, 1], got shape {out.shape}")
-        return out.astype(np.float64)
-    if out.ndim == 2:
-        if out.shape[1] != spec.num_labels:
-            raise ValueError(f"task {spec.name!r} has {spec.num_labels} classes but the logits have {out.shape[1]}")
-        return out.argmax(axis=1)
-    if out.ndim != 1:
-        raise ValueError(f"predictions must be class ids [n] or logits [n, {spec.num_labels}], got shape {out.shape}")
-    if not np.issubdtype(out.dtype, np.integer):
-        if not np.all(out == np.round(out)):
-            raise ValueError(f"task {spec.name!r} is classification: predictions must be class ids, got floats")
-        out = out.astype(np.int64)
-    return out
+def to_predictions(spec: TaskSpec | str, outputs):
+    """Model outputs → predictions as the kind scores them (classification: argmax of logits
+    ``[n, num_labels]``; regression ``[n]``/``[n, 1]`` → floats; 1-D class ids pass through)."""
+    spec = get_task(spec)
+    return spec.task_kind.to_predictions(spec, outputs)
 
 
-def compute_metrics(spec: TaskSpec | str, predictions, references) -> dict[str, float]:
+def compute_metrics(spec: TaskSpec | str, predictions, references, *, language: str | None = None) -> dict[str, float]:
     """The spec's metrics (fractions) and, for several, their mean as ``"combined"``.
 
-    ``predictions``: class ids, logits ``[n, num_labels]`` or regression floats. ``references``:
-    the dataset's ``label``/``labels`` column; unlabelled (-1) references are an error.
+    ``references``: classification/regression, the dataset's ``label``/``labels`` column
+    (unlabelled −1 references are an error); tagging, tag lists; span QA, lists of gold answers.
+    ``language`` selects the answer normalisation of MLQA's metrics.
     """
     spec = get_task(spec)
-    preds = to_predictions(spec, predictions)
-    refs = np.asarray(list(references) if not hasattr(references, "__array__") else references)
-    if spec.kind == "classification":
-        if np.any(refs < 0):
-            raise ValueError(f"task {spec.name!r}: references contain -1 (an unlabelled test split?)")
-        bad = preds[(preds < 0) | (preds >= spec.num_labels)]
-        if len(bad):
-            raise ValueError(f"task {spec.name!r}: prediction {bad[0]} is not a class id 0..{spec.num_labels - 1}")
-    return _metrics.compute(spec.metrics, preds, refs)
+    kind = spec.task_kind
+    refs = references if not hasattr(references, "column_names") else list(references)
+    return kind.score(spec, kind.to_predictions(spec, predictions), refs, language=language)
 
 
 def majority_baseline(spec: TaskSpec | str, train_labels, eval_labels) -> dict[str, float]:
     """Metrics of always predicting the most frequent training class (regression: the mean
-    training score, whose correlations are 0); the floor a fine-tuned model must beat."""
+    training score, whose correlations are 0); the floor a fine-tuned model must beat. For any
+    kind, :func:`trivial_baseline` takes the loaded splits."""
     spec = get_task(spec)
-    train = np.asarray(list(train_labels))
-    ref = np.asarray(list(eval_labels))
-    if spec.kind == "regression":
-        preds = np.full(len(ref), float(train.mean()))
-    else:
-        counts = np.bincount(train[train >= 0], minlength=spec.num_labels)
-        preds = np.full(len(ref), int(counts.argmax()))
-    return compute_metrics(spec, preds, ref)
+    return spec.task_kind.baseline(spec, {"label": list(train_labels)}, {"label": list(eval_labels)})
+
+
+def trivial_baseline(spec: TaskSpec | str, train, examples, *, language: str | None = None) -> dict[str, float] | None:
+    """The kind's trivial predictor (majority class, most frequent tag, first words of the
+    context, random retrieval) scored on ``examples``; ``train`` is the training split or None."""
+    spec = get_task(spec)
+    return spec.task_kind.baseline(spec, train, examples, language=language)

@@ -31,6 +31,37 @@ def test_t5_bucket_matches_transformers_implementation():
     assert torch.equal(ours, theirs)
 
 
+def test_t5_causal_buckets_match_transformers_unidirectional():
+    from transformers.models.t5.modeling_t5 import T5Attention
+
+    rel = torch.arange(-300, 301)[None]
+    ours = t5_relative_bucket(rel, 32, 128, bidirectional=False)
+    theirs = T5Attention._relative_position_bucket(rel, bidirectional=False, num_buckets=32, max_distance=128)
+    assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("past", [0, 6])
+def test_t5_decoder_bias_equals_transformers_t5_decoder(past):
+    """Causal posenc t5 == HF T5's decoder self-attention bias on the same weights, for a full
+    sequence (past 0) and for a cached step (queries at past.., keys 0..past+Lq−1)."""
+    from transformers import T5Config
+    from transformers.models.t5.modeling_t5 import T5Attention
+
+    enc = pt.tiny_model({"name": "t5", "num_buckets": 16, "max_distance": 20}).position_encoding
+    hf = T5Attention(T5Config(d_model=32, num_heads=4, d_kv=8, relative_attention_num_buckets=16,
+                              relative_attention_max_distance=20, is_decoder=True), has_relative_attention_bias=True)
+    with torch.no_grad():
+        hf.relative_attention_bias.weight.copy_(enc.bias.weight[0])
+    lq = 40 if past == 0 else 1
+    ctx = EncodingContext(batch_size=1, seq_len=lq, device=torch.device("cpu"), dtype=torch.float32,
+                          position_ids=torch.arange(past, past + lq)[None], k_positions=torch.arange(past + lq)[None],
+                          causal=True)
+    enc.prepare(ctx)
+    ours = enc.layer_bias(0, ctx)
+    theirs = hf.compute_bias(lq, past + lq, past_seen_tokens=past)
+    assert torch.equal(ours, theirs)
+
+
 def test_t5_shared_across_layers_and_gathered_from_table():
     model = pt.tiny_model("t5")
     enc = model.position_encoding
@@ -96,6 +127,57 @@ def test_alibi_slopes_and_bias():
     bias = enc.bias_matrix(5)[0]
     slopes = torch.tensor(alibi_slopes(4))
     assert torch.allclose(bias[:, 1, 4], -3 * slopes) and torch.allclose(bias[:, 4, 1], -3 * slopes)
+
+
+def test_alibi_causal_form_and_cached_step():
+    """Causal ALiBi: −m_h·(i − j) for j <= i (Press et al. 2022, §3); a cached step at position t
+    gets row t of the full matrix."""
+    enc = pt.tiny_model("alibi").position_encoding
+    slopes = torch.tensor(alibi_slopes(4))
+    n = 6
+    full = EncodingContext(1, n, torch.device("cpu"), torch.float32, causal=True)
+    enc.prepare(full)
+    bias = enc.layer_bias(0, full)[0]  # [h, L, L]
+    for i in range(n):
+        for j in range(i + 1):
+            assert torch.allclose(bias[:, i, j], -(i - j) * slopes)
+    step = EncodingContext(1, 1, torch.device("cpu"), torch.float32, position_ids=torch.tensor([[n - 1]]),
+                           k_positions=torch.arange(n)[None], causal=True)
+    enc.prepare(step)
+    assert torch.equal(enc.layer_bias(0, step)[0, :, 0], bias[:, n - 1])
+
+
+def test_absolute_tables_read_the_true_positions():
+    """DIET-ABS P_Q[p_i] P_K[p_j]ᵀ, TUPE rows and DIET-REL R[p_i − p_j] at arbitrary per-example
+    positions (left padding, a cached decoder step), with TUPE's [CLS] reset where the position is 0."""
+    q_pos = torch.tensor([[0, 0, 0, 1, 2], [3, 4, 5, 6, 7]])
+    k_pos = torch.tensor([[0, 0, 0, 1, 2, 3], [0, 1, 2, 3, 4, 5]])
+    ctx = EncodingContext(2, 5, torch.device("cpu"), torch.float32, position_ids=q_pos, k_positions=k_pos)
+    assert ctx.canonical is False
+    diet = pt.tiny_model({"name": "diet_abs", "rank": 5, "sharing": "none"}).position_encoding
+    rel = pt.tiny_model("diet_rel").position_encoding
+    tupe = pt.tiny_model("tupe").position_encoding
+    with torch.no_grad():
+        for enc in (diet, rel, tupe):
+            enc.prepare(ctx)
+        d_bias, r_bias, t_bias = diet.layer_bias(1, ctx), rel.layer_bias(1, ctx), tupe.layer_bias(0, ctx)
+        p = tupe.norm(tupe.table.weight)
+        pq = tupe.u_q(p).view(-1, 4, 8).transpose(0, 1)
+        pk = tupe.u_k(p).view(-1, 4, 8).transpose(0, 1)
+        for b in range(2):
+            for i in range(5):
+                for j in range(6):
+                    pi, pj = int(q_pos[b, i]), int(k_pos[b, j])
+                    ref = (diet.p_q[1, :, pi] * diet.p_k[1, :, pj]).sum(-1)
+                    assert torch.allclose(d_bias[b, :, i, j], ref, atol=1e-6)
+                    assert torch.equal(r_bias[b, :, i, j], rel.offsets[1, :, pi - pj + rel.span - 1])
+                    if pi == 0:
+                        expected = tupe.theta_cls_to_others
+                    elif pj == 0:
+                        expected = tupe.theta_others_to_cls
+                    else:
+                        expected = (pq[:, pi] * pk[:, pj]).sum(-1) / math.sqrt(16)
+                    assert torch.allclose(t_bias[b, :, i, j], expected, atol=1e-6)
 
 
 def test_alibi_penalty_cap_keeps_function_and_avoids_subnormals():
@@ -234,7 +316,7 @@ def test_sinusoidal_formula():
 
 
 def test_parameter_counts_follow_table6_arithmetic():
-    """BERT_BASE (30,522 vocab, n_max 512): paper.md §2.5–2.6 parameter arithmetic, exactly.
+    """BERT_BASE (30,522 vocab, n_max 512): the parameter arithmetic of Chen et al. (2021), Table 6, exactly.
     Counted like BERT's pre-training model: encoder + pooler + MLM head (decoder tied)."""
     def count(position, segment="input"):
         with torch.device("meta"):

@@ -138,3 +138,74 @@ def test_glue_score_errors_name_the_problem():
     with pytest.raises(KeyError, match=r"needs metric\(s\) \['spearman'\]"):
         metrics.glue_score({"stsb": {"pearson": 0.9}, **{t: 0.5 for t in
                                                           ["cola", "sst2", "mrpc", "qqp", "mnli", "qnli", "rte", "wnli"]}})
+
+
+# ---- XTREME metrics: tagging, extractive QA, retrieval ---------------------------------------
+
+def test_entity_f1_by_hand():
+    refs = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]  # gold: PER 0-1, LOC 3, ORG 0
+    # predicted: PER 0-1 and ORG 0 are right, LOC missed → P = 2/2, R = 2/3, F1 = 0.8
+    assert metrics.entity_f1([["B-PER", "I-PER", "O", "O"], ["B-ORG", "O"]], refs) == pytest.approx(0.8)
+    # a wrong boundary is a wrong entity: PER 0 (not 0-1), LOC 3 right, ORG 0-1 (not 0) → P = R = 1/3
+    assert metrics.entity_f1([["B-PER", "O", "O", "B-LOC"], ["B-ORG", "I-ORG"]], refs) == pytest.approx(1 / 3)
+    # conlleval: a stray I- starts an entity, so I-PER I-PER is the entity PER 0-1
+    assert metrics.entity_f1([["I-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]], refs) == 1.0
+    with pytest.raises(ValueError, match="sentence 1: 1 predicted tags for 2 words"):
+        metrics.entity_f1([["O"] * 4, ["O"]], refs)
+
+
+def test_squad_f1_and_exact_match_by_hand():
+    preds = ["the Eiffel Tower!", "in Paris, France"]
+    golds = [["Eiffel tower", "Paris"], ["Paris"]]
+    # 1: "eiffel tower" == "eiffel tower" (article and punctuation dropped): EM 1, F1 1
+    # 2: "in paris france" vs "paris": 1 common token, P = 1/3, R = 1, F1 = 0.5, EM 0
+    assert metrics.squad_f1(preds, golds) == pytest.approx((1 + 0.5) / 2)
+    assert metrics.squad_exact_match(preds, golds) == pytest.approx(0.5)
+    assert metrics.compute(["squad_f1", "squad_exact_match"], preds, golds)["combined"] == pytest.approx(0.625)
+
+
+@pytest.mark.parametrize("lang,pred,gold,squad_em,squad_f1,mlqa_em,mlqa_f1", [
+    # German articles are MLQA's, not SQuAD's: "die hauptstadt" vs "hauptstadt", F1 = 2·(1/2·1)/(3/2)
+    ("de", "Die Hauptstadt", "Hauptstadt", 0.0, 2 / 3, 1.0, 1.0),
+    # Chinese is segmented into characters: 北 京 市 vs 北 京 → P = 2/3, R = 1, F1 = 0.8
+    ("zh", "北京市", "北京", 0.0, 0.0, 0.0, 0.8),
+    # Unicode punctuation (¿) and Spanish articles: "¿el prado?" → "prado"; SQuAD keeps "¿el"
+    ("es", "¿el Prado?", "Prado", 0.0, 2 / 3, 1.0, 1.0),
+    # the Arabic article al- is removed: الكتاب → كتاب
+    ("ar", "الكتاب", "كتاب", 0.0, 0.0, 1.0, 1.0),
+    # English: the same rules as SQuAD
+    ("en", "an apple", "apple", 1.0, 1.0, 1.0, 1.0),
+])
+def test_mlqa_normalisation_per_language(lang, pred, gold, squad_em, squad_f1, mlqa_em, mlqa_f1):
+    assert metrics.squad_exact_match([pred], [[gold]]) == pytest.approx(squad_em)
+    assert metrics.squad_f1([pred], [[gold]]) == pytest.approx(squad_f1)
+    assert metrics.mlqa_exact_match([pred], [[gold]], language=lang) == pytest.approx(mlqa_em)
+    assert metrics.mlqa_f1([pred], [[gold]], language=lang) == pytest.approx(mlqa_f1)
+
+
+def test_mlqa_metric_needs_a_known_language():
+    with pytest.raises(ValueError, match="needs language"):
+        metrics.compute(["mlqa_f1"], ["a"], [["a"]])
+    with pytest.raises(ValueError, match="defined for en es hi vi de ar zh|defined for en, es"):
+        metrics.mlqa_f1(["a"], [["a"]], language="fr")
+
+
+def test_precision_at_1_by_hand():
+    scores = [[0.9, 0.1, 0.0], [0.2, 0.1, 0.8], [0.3, 0.6, 0.1], [0.5, 0.4, 0.0]]
+    gold = [0, 1, 1, -1]  # nearest: 0 ✓, 2 ✗, 1 ✓; the last source has no translation (not counted)
+    assert metrics.precision_at_1(scores, gold) == pytest.approx(2 / 3)
+
+
+def test_bucc_margin_mining_by_hand():
+    s = [[0.9, 0.3], [0.4, 0.6]]
+    # k = 2 (all): mean_x = [0.6, 0.5], mean_y = [0.65, 0.45]
+    # margin(0,0) = 0.9 / ((0.6 + 0.65) / 2) = 1.44;  margin(1,1) = 0.6 / ((0.5 + 0.45) / 2) = 1.2632
+    # margin(0,1) = 0.3 / 0.525 = 0.571; margin(1,0) = 0.4 / 0.575 = 0.696 → pairs (0,0) and (1,1)
+    cands = metrics.margin_candidates(s, k=2)
+    assert [(i, j) for i, j, _ in cands] == [(0, 0), (1, 1)]
+    assert [c[2] for c in cands] == pytest.approx([0.9 / 0.625, 0.6 / 0.475])
+    # both gold: F1 is best (1.0) keeping both, so the threshold is the last kept score
+    assert metrics.bucc_threshold(s, [0, 1], k=2) == pytest.approx(0.6 / 0.475)
+    assert metrics.bucc_f1(s, [0, 1], threshold=None) == 1.0
+    # a threshold between the two keeps only (0,0): P = 1, R = 1/2, F1 = 2/3
+    assert metrics.bucc_f1(s, [0, 1], threshold=1.3) == pytest.approx(2 / 3)

@@ -229,3 +229,30 @@ def test_regression_head_uses_mse():
 def test_encoding_label():
     assert posenc.encoding_label({"name": "diet_abs", "rank": 128}, "diet") == "diet_abs(rank=128)+diet"
     assert posenc.encoding_label("absolute", "input") == "absolute+input"
+
+
+def test_pre_layer_norm_encoder(tmp_path):
+    """layer_norm_position: pre gives x + f(LN(x)) blocks and a final LayerNorm; post (default) is BERT's."""
+    assert posenc.PosencConfig(**pt.TINY).layer_norm_position == "post"
+    assert pt.tiny_model("t5").final_norm is None
+    pre = pt.tiny_model("t5", layer_norm_position="pre")
+    assert pre.final_norm is not None and pre.layers[0].pre_norm
+    ids = torch.randint(1, 97, (2, 9))
+    layer = pre.layers[0]
+    x = torch.randn(2, 9, 32)
+    with torch.no_grad():
+        ctx = posenc.encodings.EncodingContext(2, 9, x.device, x.dtype)
+        pre.encodings.prepare(ctx)
+        bias = pre.encodings.static_biases(ctx, None, 2)[0]
+        a, _ = layer.attention(layer.attention_norm(x), bias, 0, pre.encodings, ctx, "sdpa")
+        h = x + a
+        ref = h + layer.ffn_out(layer.act(layer.ffn_in(layer.ffn_norm(h))))
+        ours, _ = layer(x, bias, 0, pre.encodings, ctx, "sdpa")
+    assert torch.allclose(ours, ref, atol=1e-6)
+    pre.save_pretrained(tmp_path)
+    again = AutoModel.from_pretrained(tmp_path).eval()
+    assert again.config.layer_norm_position == "pre"
+    with torch.no_grad():
+        assert torch.equal(again(ids).last_hidden_state, pre(ids).last_hidden_state)
+    with pytest.raises(posenc.OptionError, match="layer_norm_position must be one of post, pre, got 'prenorm'"):
+        posenc.PosencConfig(layer_norm_position="prenorm")

@@ -85,5 +85,15 @@ def parse_case(text: str) -> BenchCase:
     return BenchCase(label=text.replace(" ", ""), impl="posenc", position=position, attention=attention)
 
 
-DEFAULT_ENCODINGS = ("absolute", "diet_abs", "diet_rel", "t5", "alibi", "rotary", "shaw", "tupe", "deberta")
+def _default_encodings() -> tuple[str, ...]:
+    """``absolute`` (the baseline of every ratio) and each registered encoding that acts in attention
+    (the ones with a cost to measure; input-only encodings cost what ``absolute`` costs)."""
+    from ..encodings import POSITION_ENCODINGS
+
+    acting = [n for n in POSITION_ENCODINGS.names() if POSITION_ENCODINGS.get(n).replaces_input_positions
+              and POSITION_ENCODINGS.get(n).reads_positions]
+    return ("absolute", *acting)
+
+
+DEFAULT_ENCODINGS = _default_encodings()
 DEFAULT_PEERS = ("bert", "deberta_v2", "t5", "roformer")

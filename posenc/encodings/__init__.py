@@ -13,10 +13,18 @@ from typing import Any, Mapping
 
 from ..options import OptionError, build_options
 from ..registry import Registry
-from .base import EncodingContext, NoOptions, PositionEncoding, SegmentEncoding
+from .base import EXTRAPOLATION, Encoding, EncodingContext, NoOptions, PositionEncoding, SegmentEncoding
 
 POSITION_ENCODINGS: Registry[type[PositionEncoding]] = Registry("position encoding")
 SEGMENT_ENCODINGS: Registry[type[SegmentEncoding]] = Registry("segment encoding")
+
+
+def _check_declarations(cls, name: str) -> None:
+    if cls.extrapolation not in EXTRAPOLATION:
+        raise TypeError(f"encoding {name!r} ({cls.__name__}): extrapolation must be one of {EXTRAPOLATION}, "
+                        f"got {cls.extrapolation!r}")
+    if not (cls.supports_bidirectional or cls.supports_causal):
+        raise TypeError(f"encoding {name!r} ({cls.__name__}) declares neither bidirectional nor causal support")
 
 
 def register_position(name: str):
@@ -25,6 +33,7 @@ def register_position(name: str):
     def deco(cls):
         if not issubclass(cls, PositionEncoding):
             raise TypeError(f"{cls.__name__} must subclass posenc.encodings.PositionEncoding")
+        _check_declarations(cls, name)
         cls.name = name
         return POSITION_ENCODINGS.register(name)(cls)
 
@@ -32,15 +41,38 @@ def register_position(name: str):
 
 
 def register_segment(name: str):
-    """Class decorator: register a :class:`SegmentEncoding` under ``name``."""
+    """Class decorator: register a :class:`SegmentEncoding` under ``name``.
+
+    Attention calls every hook on the segment encoding too (see :mod:`posenc.encodings.stack`),
+    except ``score_scale``, a single number the position encoding owns: a segment class that
+    overrides it is refused here rather than silently ignored."""
 
     def deco(cls):
         if not issubclass(cls, SegmentEncoding):
             raise TypeError(f"{cls.__name__} must subclass posenc.encodings.SegmentEncoding")
+        if cls.score_scale is not Encoding.score_scale:
+            raise TypeError(
+                f"segment encoding {name!r} ({cls.__name__}) overrides score_scale, but the scale of q·kᵀ "
+                f"belongs to the position encoding (one number per model); add a logit term with layer_bias "
+                f"or content_bias instead")
+        _check_declarations(cls, name)
         cls.name = name
         return SEGMENT_ENCODINGS.register(name)(cls)
 
     return deco
+
+
+def check_supports(kind: str, spec: Any, causal: bool, where: str) -> None:
+    """Refuse, at config time, an encoding used in a direction it does not support."""
+    cls, _ = parse_spec(kind, spec)
+    ok = cls.supports_causal if causal else cls.supports_bidirectional
+    if not ok:
+        usable = [n for n in _registry(kind).names()
+                  if (_registry(kind).get(n).supports_causal if causal else _registry(kind).get(n).supports_bidirectional)]
+        raise OptionError(
+            f"{kind} encoding {cls.name!r} cannot be used in {where}: it is "
+            f"{'bidirectional-only' if causal else 'causal-only'} (supports_{'causal' if causal else 'bidirectional'} "
+            f"is False). Use one of: {', '.join(usable)}")
 
 
 def list_encodings(pattern: str = "*") -> list[str]:
@@ -109,9 +141,10 @@ def encoding_label(position: Any, segment: Any = "none") -> str:
 
 # Built-in families: importing a module registers its encodings.
 from . import absolute, alibi, diet, rotary, segment, shaw, t5, untied  # noqa: E402,F401
+from .stack import EncodingStack  # noqa: E402
 
 __all__ = [
     "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "PositionEncoding", "SegmentEncoding", "EncodingContext",
     "NoOptions", "register_position", "register_segment", "list_encodings", "list_segment_encodings",
-    "parse_spec", "normalize_spec", "describe", "encoding_label",
+    "parse_spec", "normalize_spec", "describe", "encoding_label", "check_supports", "EncodingStack",
 ]

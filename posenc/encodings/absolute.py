@@ -1,7 +1,9 @@
 """Position at the input: none (NoPE), a learned table (BERT), fixed sinusoids (Vaswani et al. 2017).
 
-    X⁰ = W_tok[x] + P[pos]          (paper.md §2.1)
+    X⁰ = W_tok[x] + P[pos]          (Devlin et al. 2019, §3.2; Vaswani et al. 2017, §3.5)
 
+``pos`` are the tokens' true positions (``ctx.position_ids``), so left padding with explicit
+position ids and a cached decoder step (one token at position t) read the right rows.
 ``none`` adds nothing, so a model with ``position: none`` is permutation equivariant.
 """
 
@@ -21,7 +23,11 @@ from .base import EncodingContext, PositionEncoding
 class NoPosition(PositionEncoding):
     """No position information at all (NoPE): outputs are permutation equivariant."""
 
+    paper_name = "NoPE"
+    family = "none"
+    reads_positions = False
     translation_invariant = True
+    learnable = False
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,13 @@ class AbsoluteOptions:
 
 @register_position("absolute")
 class LearnedAbsolute(PositionEncoding):
-    """BERT's learned absolute table P ∈ R^{n_max×d} added to the input (Devlin et al. 2018)."""
+    """BERT's learned absolute table P ∈ R^{n_max×d} added to the input (Devlin et al. 2019)."""
 
+    paper_name = "BERT (absolute)"
+    family = "input embedding"
     Options = AbsoluteOptions
     replaces_input_positions = False
+    extrapolation = "table"
 
     def __init__(self, config, options):
         super().__init__(config, options)
@@ -60,12 +69,15 @@ class Sinusoidal(PositionEncoding):
     P[p, 2i] = sin(p / 10000^{2i/d}),  P[p, 2i+1] = cos(p / 10000^{2i/d})
     """
 
+    paper_name = "Vaswani (sinusoidal)"
+    family = "input embedding"
     replaces_input_positions = False
+    learnable = False
 
     def embed_input(self, x, ctx: EncodingContext):
         d = x.shape[-1]
-        pos = ctx.position_ids.to(torch.float32)[..., None]  # [b, L, 1]
+        pos = ctx.position_ids.to(torch.float32)[..., None]  # [b|1, L, 1]
         inv = torch.exp(torch.arange(0, d, 2, device=x.device, dtype=torch.float32) * (-math.log(10000.0) / d))
-        ang = pos * inv  # [b, L, d/2]
+        ang = pos * inv  # [b|1, L, d/2]
         table = torch.stack((ang.sin(), ang.cos()), dim=-1).flatten(-2)[..., :d]
         return x + table.to(x.dtype)

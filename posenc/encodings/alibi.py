@@ -1,8 +1,10 @@
-"""ALiBi for a bidirectional encoder (Press et al. 2022).
+"""ALiBi (Press et al. 2022, §3), in an encoder and in a causal decoder.
 
     A^h_ij = q_i·k_j/√d_h − m_h·|i − j|,   m_h = 2^(−8h/H), h = 1..H
 
-The symmetric |i − j| form suits an encoder (no causal mask). No parameters.
+An encoder uses the symmetric |i − j| form (no causal mask). A causal decoder uses the paper's
+form −m_h·(i − j) for keys j ≤ i (later keys are masked). i and j are the true positions of
+query and key, so a cached decoder step (one query at t, keys 0..t) gets row t. No parameters.
 
 The penalty is capped at ``max_penalty`` nats (default 40): a token that far away already weighs
 < e^−40 ≈ 4·10⁻¹⁸ of the nearest one, below float32 resolution, so the function is unchanged; without
@@ -48,11 +50,14 @@ class AlibiOptions:
 
 @register_position("alibi")
 class Alibi(PositionEncoding):
-    """ALiBi: fixed per-head linear distance penalty −min(m_h·|i−j|, max_penalty) (symmetric, bidirectional)."""
+    """ALiBi: fixed per-head linear distance penalty −min(m_h·|i−j|, max_penalty) (symmetric in an encoder)."""
 
+    paper_name = "ALiBi"
+    family = "relative logit bias"
     Options = AlibiOptions
     translation_invariant = True
     has_layer_bias = True
+    learnable = False
 
     def __init__(self, config, options: AlibiOptions):
         super().__init__(config, options)
@@ -61,9 +66,16 @@ class Alibi(PositionEncoding):
         self.slopes = alibi_slopes(self.num_heads, options.max_bias)
 
     def prepare(self, ctx: EncodingContext):
-        dist = relative_offsets(ctx.seq_len, ctx.device).abs().float()
-        penalty = torch.tensor(self.slopes, device=ctx.device)[:, None, None] * dist  # [h, L, L]
+        if ctx.canonical:
+            offset = relative_offsets(ctx.seq_len, ctx.device, ctx.key_len)[None]  # [1, Lq, Lk] j − i
+        else:
+            offset = ctx.relative_positions()  # [b|1, Lq, Lk]
+        # causal: i − j >= 0 on every unmasked key, so −m·(i − j) = −m·|i − j| there; masked keys
+        # (j > i) get 0 rather than a reward, the mask removes them
+        dist = (-offset).clamp(min=0) if ctx.causal else offset.abs()
+        slopes = torch.tensor(self.slopes, device=ctx.device)[None, :, None, None]
+        penalty = slopes * dist[:, None].float()  # [b|1, h, Lq, Lk]
         ctx.state[self] = -penalty.clamp(max=self.options.max_penalty)
 
     def layer_bias(self, layer, ctx):
-        return ctx.state[self][None]
+        return ctx.state[self]

@@ -1,7 +1,9 @@
-"""Rotary position embedding, RoPE (Su et al., RoFormer 2021).
+"""Rotary position embedding, RoPE (Su et al., RoFormer 2021, §3.4.2).
 
 q and k are rotated pair-wise by angle p·θ_i, θ_i = base^(−2i/d_r), so q_iᵀk_j depends on the
-positions only through i − j. No parameters; works with the fused attention kernel.
+positions only through i − j. p is the token's true position (``ctx.q_positions``); in a cached
+decoder the new keys are rotated before they enter the cache, so cached keys stay rotated by their
+own positions. No parameters; works with the fused attention kernel.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 class Rotary(PositionEncoding):
     """RoPE: rotate q and k by position-dependent angles (Su et al. 2021)."""
 
+    paper_name = "RoPE"
+    family = "q/k rotation"
     Options = RotaryOptions
     translation_invariant = True
+    learnable = False
 
     def __init__(self, config, options: RotaryOptions):
         super().__init__(config, options)
@@ -49,8 +54,8 @@ class Rotary(PositionEncoding):
         # and does not restore non-persistent buffers
         exponents = torch.arange(0, self.rot_dim, 2, device=ctx.device, dtype=torch.float32) / self.rot_dim
         inv = 1.0 / (self.options.base ** exponents)
-        ang = ctx.position_ids.to(torch.float32)[..., None] * inv  # [b, L, d_r/2]
-        ang = torch.cat((ang, ang), dim=-1)[:, None]  # [b, 1, L, d_r]
+        ang = ctx.q_positions.to(torch.float32)[..., None] * inv  # [b|1, Lq, d_r/2]
+        ang = torch.cat((ang, ang), dim=-1)[:, None]  # [b|1, 1, Lq, d_r]
         ctx.state[self] = (ang.cos(), ang.sin())
 
     def rotate_qk(self, layer, q, k, ctx):

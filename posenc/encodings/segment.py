@@ -1,4 +1,4 @@
-"""Segment (token-type) encodings (paper.md §3).
+"""Segment (token-type) encodings (Devlin et al. 2019, §3; Chen et al. 2021, Eq. 2).
 
 - ``none``: no segment information.
 - ``input``: BERT's token-type embedding added to the input, X⁰ += E_type[s_i].
@@ -25,6 +25,10 @@ from .base import EncodingContext, SegmentEncoding
 class NoSegment(SegmentEncoding):
     """No segment information (token_type_ids are ignored)."""
 
+    paper_name = "none"
+    family = "none"
+    learnable = False
+
     def check_segments(self, token_type_ids):
         return None
 
@@ -32,6 +36,9 @@ class NoSegment(SegmentEncoding):
 @register_segment("input")
 class InputSegment(SegmentEncoding):
     """BERT token-type embedding added to the input (zero-initialised)."""
+
+    paper_name = "input"
+    family = "input embedding"
 
     def __init__(self, config, options):
         super().__init__(config, options)
@@ -58,6 +65,8 @@ class DietSegmentOptions:
 class DietSegment(SegmentEncoding):
     """DIET per-head segment bias S^h[s_i, s_j] added to the attention logits (zero-initialised)."""
 
+    paper_name = "per-head"
+    family = "segment-pair logit bias"
     Options = DietSegmentOptions
     has_layer_bias = True
 

@@ -1,14 +1,15 @@
-"""Relative position vectors on keys (and optionally values) (Shaw et al. 2018; paper.md §2.2).
+"""Relative position vectors on keys (and optionally values) (Shaw et al. 2018, §3.2, Eq. 3–4).
 
-    e_ij = q_i·(k_j + a^K_ij)/√d_h,   z_i = Σ_j α_ij (v_j + a^V_ij),   a_ij = w_{clip(j−i, k)}
+    e_ij = q_i·(k_j + a^K_ij)/√d_h,   z_i = Σ_j α_ij (v_j + a^V_ij),   a_ij = w_{clip(p_j−p_i, k)}
 
 2k+1 learned vectors w ∈ R^{d_h} per layer, shared by the heads of the layer. ``key_query``
-adds the term k_j·a^K_ij too (HF BERT's old ``relative_key_query``).
+adds the term k_j·a^K_ij too (HF BERT's old ``relative_key_query``). p_i, p_j are the true
+positions of query and key; in a cached decoder step q [b, h, 1, d_h] meets every cached key.
 
-Cost-aware form: instead of gathering an [L, L, d_h] tensor, q is multiplied with the
-(at most 2L−1) needed table rows, [b, h, L, 2k+1], and the result gathered into a [b, h, L, L]
+Cost-aware form: instead of gathering an [Lq, Lk, d_h] tensor, q is multiplied with the
+(at most 2L−1) needed table rows, [b, h, Lq, 2k+1], and the result gathered into a [b, h, Lq, Lk]
 bias, which fused attention then adds. The value term sums the probabilities per offset bucket
-and multiplies by the table, again without an [L, L, d_h] tensor; it needs the probabilities,
+and multiplies by the table, again without an [Lq, Lk, d_h] tensor; it needs the probabilities,
 so it runs on the eager path.
 """
 
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from . import register_position
-from .base import EncodingContext, PositionEncoding, relative_offsets
+from .base import EncodingContext, PositionEncoding, per_batch, relative_offsets
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,12 @@ class ShawOptions:
 class ShawRelative(PositionEncoding):
     """Shaw et al. (2018): clipped relative key (and value) vectors, per layer, shared by heads."""
 
+    paper_name = "Shaw et al. (2018)"
+    family = "relative content term"
     Options = ShawOptions
     translation_invariant = True
     content_dependent_bias = True
+    extrapolation = "clipped"
 
     def __init__(self, config, options: ShawOptions):
         super().__init__(config, options)
@@ -68,20 +72,21 @@ class ShawRelative(PositionEncoding):
 
     def prepare(self, ctx: EncodingContext):
         k = self.options.clip
-        used = min(k, ctx.seq_len - 1)  # only offsets |j−i| <= L−1 occur: use rows k−used .. k+used
-        rel = relative_offsets(ctx.seq_len, self.key_table.device).clamp(-used, used) + used  # [L, L]
-        ctx.state[self] = (slice(k - used, k + used + 1), rel)
-
-    def _gather(self, scores: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
-        b, h, L, _ = scores.shape
-        return scores.gather(-1, rel.expand(b, h, L, L))
+        if ctx.canonical:
+            # only offsets −(Lq−1) .. Lk−1 occur: use rows k−below .. k+above of the table
+            below, above = min(k, ctx.seq_len - 1), min(k, ctx.key_len - 1)
+            rel = relative_offsets(ctx.seq_len, self.key_table.device, ctx.key_len).clamp(-below, above) + below
+            ctx.state[self] = (slice(k - below, k + above + 1), rel[None])  # rel: [1, Lq, Lk]
+        else:
+            ctx.state[self] = (slice(None), ctx.relative_positions().clamp(-k, k) + k)  # [b|1, Lq, Lk]
 
     def content_bias(self, layer, q, k, ctx):
         rows, rel = ctx.state[self]
         table = self.key_table[layer, rows].to(q.dtype)  # [r, d_h]
-        bias = self._gather(q @ table.T, rel)  # q_i·a_{clip(j−i)}
-        if self.options.key_query:
-            bias = bias + self._gather(k @ table.T, rel.T).transpose(-1, -2)  # k_j·a_{clip(j−i)}
+        b, h = q.shape[:2]
+        bias = (q @ table.T).gather(-1, per_batch(rel, b, h))  # q_i·a_{clip(j−i)}: [b, h, Lq, Lk]
+        if self.options.key_query:  # k_j·a_{clip(j−i)}: scores [b, h, Lk, r] gathered at [j, i], transposed
+            bias = bias + (k @ table.T).gather(-1, per_batch(rel.transpose(-1, -2), b, h)).transpose(-1, -2)
         return bias * (1.0 / math.sqrt(self.head_dim))
 
     def value_term(self, layer, probs, ctx):
@@ -89,6 +94,6 @@ class ShawRelative(PositionEncoding):
             return None
         rows, rel = ctx.state[self]
         table = self.value_table[layer, rows].to(probs.dtype)  # [r, d_h]
-        b, h, L, _ = probs.shape
-        per_offset = probs.new_zeros(b, h, L, table.shape[0]).scatter_add_(-1, rel.expand(b, h, L, L), probs)
+        b, h, lq, _ = probs.shape
+        per_offset = probs.new_zeros(b, h, lq, table.shape[0]).scatter_add_(-1, per_batch(rel, b, h), probs)
         return per_offset @ table  # Σ_j α_ij a^V_{clip(j−i)}

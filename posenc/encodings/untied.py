@@ -1,18 +1,21 @@
-"""Untied / disentangled position attention: TUPE (Ke et al. 2020) and DeBERTa (He et al. 2021).
+"""Untied / disentangled position attention: TUPE (Ke et al. 2021) and DeBERTa (He et al. 2021).
 
-TUPE-A (paper.md §2.4):
+TUPE-A (Ke et al., ICLR 2021, §3.1–3.2):
     α_ij = (x_i W_Q)(x_j W_K)ᵀ/√(2d_h) + reset_θ((p_i U_Q)(p_j U_K)ᵀ/√(2d_h), i, j)
-    p = LayerNorm(P) shared by heads and layers; U_Q, U_K per head, shared across layers; the
+    p = LayerNorm(P[pos]) shared by heads and layers; U_Q, U_K per head, shared across layers; the
     position term is computed once per forward. reset_θ gives [CLS] (position 0) its own learned
     per-head logits: θ₁ for [CLS]→all, θ₂ for others→[CLS]. TUPE-R (``relative: true``) adds a
-    T5-bucketed per-head bias inside the reset.
+    T5-bucketed per-head bias inside the reset. Rows are read at the true positions, and the reset
+    applies where the *position* is 0 (not slot 0: a left-padded [CLS] is still reset).
 
-DeBERTa (paper.md §2.9):
+DeBERTa (He et al., ICLR 2021, §3.1, Eq. 2–4):
     Ã_ij = q_i·k_jᵀ (c2c) + q_i·K^r_{δ(i,j)} (c2p) + k_j·Q^r_{δ(j,i)} (p2c), all scaled 1/√(3d_h)
-    δ(i,j) = clamp(i − j + k, 0, 2k − 1); a relative table P ∈ R^{2k×d} shared by all layers,
-    per-layer projections Q^r = P W_{q,r}, K^r = P W_{k,r}. Only the ≤ 2L−1 table rows an input of
-    length L can reach are projected, and the [b, h, L, 2k] scores are gathered into an
-    [b, h, L, L] bias: no [L, L, d] tensor.
+    δ(i,j) = clamp(p_i − p_j + k, 0, 2k − 1); a relative table P ∈ R^{2k×d} shared by all layers,
+    per-layer projections Q^r = P W_{q,r}, K^r = P W_{k,r}. At canonical positions only the
+    ≤ 2L−1 table rows an input of length L can reach are projected, and the [b, h, L, 2k] scores
+    are gathered (or skewed with views) into an [b, h, L, L] bias: no [L, L, d] tensor. At general
+    positions (a cached decoder step: q [b, h, 1, d_h] against every cached key) the whole table
+    is projected and gathered by the true offsets.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import torch
 from torch import nn
 
 from . import register_position
-from .base import EncodingContext, PositionEncoding, relative_offsets
+from .base import EncodingContext, PositionEncoding, per_batch, relative_offsets
 from .t5 import BucketedRelativeBias
 
 
@@ -39,10 +42,13 @@ class TupeOptions:
 
 @register_position("tupe")
 class Tupe(PositionEncoding):
-    """TUPE: untied absolute position term (p_i U_Q)(p_j U_K)ᵀ/√(2d_h) with [CLS] reset (Ke et al. 2020)."""
+    """TUPE: untied absolute position term (p_i U_Q)(p_j U_K)ᵀ/√(2d_h) with [CLS] reset (Ke et al. 2021)."""
 
+    paper_name = "Ke et al. (2020) (TUPE)"
+    family = "absolute logit bias"
     Options = TupeOptions
     has_layer_bias = True
+    extrapolation = "table"
 
     def __init__(self, config, options: TupeOptions):
         super().__init__(config, options)
@@ -75,19 +81,26 @@ class Tupe(PositionEncoding):
             init.zeros_(self.theta_cls_to_others)
             init.zeros_(self.theta_others_to_cls)
 
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, d] -> [B, h, L, d_h]
+        return x.view(*x.shape[:2], self.num_heads, self.head_dim).transpose(1, 2)
+
     def prepare(self, ctx: EncodingContext):
-        n, h, dh = ctx.seq_len, self.num_heads, self.head_dim
-        p = self.norm(self.table.weight[:n])  # [L, d]
-        pq = self.u_q(p).view(n, h, dh).transpose(0, 1)
-        pk = self.u_k(p).view(n, h, dh).transpose(0, 1)
-        bias = (pq @ pk.transpose(-1, -2)) / math.sqrt(2 * dh)  # [h, L, L], once for all layers
+        lq, lk = ctx.seq_len, ctx.key_len
+        if ctx.canonical:  # rows 0..L−1, normalised once for queries and keys
+            p = self.norm(self.table.weight[: max(lq, lk)])[None]  # [1, L, d]
+            p_q, p_k = p[:, :lq], p[:, :lk]
+        else:
+            p_q, p_k = self.norm(self.table(ctx.q_positions)), self.norm(self.table(ctx.k_positions))
+        pq, pk = self._heads(self.u_q(p_q)), self._heads(self.u_k(p_k))
+        bias = (pq @ pk.transpose(-1, -2)) / math.sqrt(2 * self.head_dim)  # [b|1, h, Lq, Lk], once for all layers
         if self.relative is not None:
-            bias = bias + self.relative(n)[0]
-        if self.options.cls_reset:
-            bias = bias.clone()
-            bias[:, 1:, 0] = self.theta_others_to_cls[:, None]
-            bias[:, 0, :] = self.theta_cls_to_others[:, None]
-        ctx.state[self] = bias[None]
+            bias = bias + self.relative.for_context(ctx)[0]
+        if self.options.cls_reset:  # by position 0, whatever slot it occupies
+            q_cls = (ctx.q_positions == 0)[:, None, :, None]
+            k_cls = (ctx.k_positions == 0)[:, None, None, :]
+            bias = torch.where(k_cls, self.theta_others_to_cls[:, None, None].to(bias.dtype), bias)
+            bias = torch.where(q_cls, self.theta_cls_to_others[:, None, None].to(bias.dtype), bias)
+        ctx.state[self] = bias
 
     def layer_bias(self, layer, ctx):
         return ctx.state[self]
@@ -106,9 +119,12 @@ class DebertaOptions:
 class Deberta(PositionEncoding):
     """DeBERTa disentangled attention: c2c + c2p + p2c with a shared relative table, scale 1/√(3d_h)."""
 
+    paper_name = "DeBERTa"
+    family = "relative content term"
     Options = DebertaOptions
     translation_invariant = True
     content_dependent_bias = True
+    extrapolation = "clipped"
 
     def __init__(self, config, options: DebertaOptions):
         super().__init__(config, options)
@@ -126,16 +142,24 @@ class Deberta(PositionEncoding):
         return 1.0 / math.sqrt(3 * head_dim)
 
     def prepare(self, ctx: EncodingContext):
+        """State: (table rows, None) for the strided path, else (rows, (δ for c2p [b|1, Lq, Lk],
+        δ for p2c [b|1, Lk, Lq])) with δ indexing the rows."""
         k, n = self.span, ctx.seq_len
         table = self.rel_embeddings.weight
+        if not (ctx.canonical and ctx.key_len == n):
+            rel = ctx.relative_positions()  # j − i
+            c2p = (-rel + k).clamp(0, 2 * k - 1)  # δ(i, j) at [i, j]
+            p2c = (rel + k).clamp(0, 2 * k - 1).transpose(-1, -2)  # δ(j, i) at [j, i]
+            ctx.state[self] = (table, (c2p, p2c))
+            return
         if n <= k:
             # no offset is clamped: the 2n−1 rows k−n+1 .. k+n−1, reversed so that row c holds
             # offset i − j = n − 1 − c, which lets _skew read δ(i,j) as a strided view (no gather)
             ctx.state[self] = (table[k - n + 1 : k + n].flip(0), None)
             return
         lo, hi = max(0, k - (n - 1)), min(2 * k - 1, k + n - 1)  # the table rows length n can reach
-        delta = (-relative_offsets(n, table.device) + k).clamp(0, 2 * k - 1) - lo  # δ(i,j)
-        ctx.state[self] = (table[lo : hi + 1], delta)
+        delta = ((-relative_offsets(n, table.device) + k).clamp(0, 2 * k - 1) - lo)[None]  # δ(i,j), [1, L, L]
+        ctx.state[self] = (table[lo : hi + 1], (delta, delta))
 
     def _heads(self, x):  # [r, d] -> [h, r, d_h]
         return x.view(x.shape[0], self.num_heads, self.head_dim).transpose(0, 1)
@@ -153,13 +177,13 @@ class Deberta(PositionEncoding):
 
     def content_bias(self, layer, q, k, ctx):
         rel, delta = ctx.state[self]
-        b, h, L, _ = q.shape
+        b, h = q.shape[:2]
         k_r = self._heads(self.pos_k[layer](rel)).to(q.dtype)  # [h, r, d_h]
         q_r = self._heads(self.pos_q[layer](rel)).to(q.dtype)
-        c2p, p2c = q @ k_r.transpose(-1, -2), k @ q_r.transpose(-1, -2)  # [b, h, L, r]
+        c2p, p2c = q @ k_r.transpose(-1, -2), k @ q_r.transpose(-1, -2)  # [b, h, Lq, r], [b, h, Lk, r]
         if delta is None:
             c2p, p2c = self._skew(c2p), self._skew(p2c)
         else:
-            c2p, p2c = c2p.gather(-1, delta.expand(b, h, L, L)), p2c.gather(-1, delta.expand(b, h, L, L))
+            c2p, p2c = c2p.gather(-1, per_batch(delta[0], b, h)), p2c.gather(-1, per_batch(delta[1], b, h))
         # c2p[i, j] = q_i·K^r_δ(i,j); p2c[j, i] = k_j·Q^r_δ(j,i)
         return (c2p + p2c.transpose(-1, -2)) * self.score_scale(self.head_dim)

@@ -11,7 +11,8 @@ from typing import Any
 
 from transformers import PretrainedConfig
 
-from ..encodings import normalize_spec
+from ..encodings import check_supports, normalize_spec
+from .layers import check_layer_norm_position
 from .linformer import check_attention_compatible, normalize_attention
 
 SIZE_PRESETS: dict[str, dict[str, int]] = {
@@ -43,6 +44,8 @@ class PosencConfig(PretrainedConfig):
             (keys/values projected along the sequence; see :mod:`posenc.modeling.linformer`).
         max_position_embeddings: rows of absolute tables (``absolute``, ``diet_abs``, ``tupe``) and
             the default span of relative tables.
+        layer_norm_position: ``"post"`` (default; BERT: x = LN(x + f(x))) or ``"pre"``
+            (x = x + f(LN(x)), plus a final LayerNorm after the last layer).
     """
 
     model_type = "posenc"
@@ -67,6 +70,7 @@ class PosencConfig(PretrainedConfig):
         classifier_dropout: float | None = None,
         tie_word_embeddings: bool = True,
         attention: Any = "full",
+        layer_norm_position: str = "post",
         **kwargs,
     ):
         self.vocab_size = vocab_size
@@ -85,7 +89,9 @@ class PosencConfig(PretrainedConfig):
         self.position = normalize_spec("position", position)
         self.segment = normalize_spec("segment", segment)
         self.attention = normalize_attention(attention)
+        self.layer_norm_position = check_layer_norm_position(layer_norm_position)
         check_attention_compatible(self.attention, self.position, self.segment)
+        check_supports("position", self.position, causal=False, where="an encoder (bidirectional attention)")
         super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
         self.validate_sizes()
 

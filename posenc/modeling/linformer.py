@@ -3,12 +3,12 @@
     K' = E·K,  V' = F·V,   E, F ∈ R^{k×n_max} (first n columns used for a length-n input)
     A = softmax(Q K'ᵀ·s + B) V'           logits [b, h, n, k]: time and memory linear in n
 
-With ``diet_abs`` this is the paper's DIET-ABS^LIN (paper.md §2.8, Eq. 4): the position keys P_K
+With ``diet_abs`` this is DIET-ABS^LIN (Chen et al. 2021, Eq. 4): the position keys P_K
 have k rows, so the position bias P_Q P_Kᵀ is n×k. Padding: padded keys and values are zeroed
 before the projection (they then add nothing to K', V'); no padding mask is applied to the k
 projected columns. Encodings whose bias or rotation is indexed by key *position* (relative
 biases, RoPE, TUPE, DIET's segment bias) have no meaning after keys are mixed along the sequence,
-so the config refuses them by name.
+so the config refuses them (by their declared hooks, see :func:`supports_projected_keys`).
 
 Config slot: ``attention: "full"`` (default) or ``{"name": "linformer", "k": 32, "sharing":
 "layer"|"none", "max_length": null}``.
@@ -89,7 +89,10 @@ def check_attention_compatible(attention: dict, position: dict, segment: dict) -
     """Refuse, at config time, encodings that cannot work with Linformer's projected keys."""
     if attention["name"] != "linformer":
         return
-    from ..encodings import parse_spec
+    from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, parse_spec
+
+    def usable(registry):
+        return ", ".join(repr(n) for n in registry.names() if supports_projected_keys(registry.get(n)))
 
     for kind, spec in (("position", position), ("segment", segment)):
         cls, _ = parse_spec(kind, spec)
@@ -97,8 +100,8 @@ def check_attention_compatible(attention: dict, position: dict, segment: dict) -
             raise OptionError(
                 f"attention 'linformer' cannot be combined with {kind} encoding {cls.name!r}: it is indexed by key "
                 f"position, and Linformer mixes keys along the sequence into k={attention['k']} projected rows. "
-                f"Use position 'absolute', 'sinusoidal', 'none' or 'diet_abs' (DIET-ABS^LIN) and segment 'input' or "
-                f"'none', or attention 'full'")
+                f"Use position {usable(POSITION_ENCODINGS)} and segment {usable(SEGMENT_ENCODINGS)}, "
+                f"or attention 'full'")
 
 
 class LinformerProjection(nn.Module):

@@ -1,4 +1,4 @@
-"""The posenc encoder (BERT-style, post-LayerNorm) and its task heads.
+"""The posenc encoder (BERT-style, post-LayerNorm by default) and its task heads.
 
 Read top to bottom: embeddings → the encodings' input hooks → once-per-forward biases →
 N × [attention + residual + LayerNorm, FFN + residual + LayerNorm] → heads.
@@ -21,33 +21,15 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 
-from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, normalize_spec, parse_spec
+from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, check_supports, normalize_spec, parse_spec
 from ..encodings.base import Encoding, EncodingContext
-from .attention import EAGER, FUSED, PosencSelfAttention
+from ..encodings.stack import EncodingStack
+from .attention import EAGER, FUSED
 from .configuration import PosencConfig
+from .layers import PosencLayer, check_layer_norm_position, padding_mask, run_layers
 from .linformer import LinformerProjection, check_attention_compatible, normalize_attention
 
 logger = logging.getLogger(__name__)
-
-
-class PosencLayer(nn.Module):
-    """x = LN(x + Attn(x)); x = LN(x + W₂·act(W₁·x)) — BERT's post-LN block."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.attention = PosencSelfAttention(config)
-        self.attention_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.ffn_in = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.act = ACT2FN[config.hidden_act]
-        self.ffn_out = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, x, bias, layer, position, ctx, kernel, need_weights=False, projection=None):
-        a, weights = self.attention(x, bias, layer, position, ctx, kernel, need_weights, projection)
-        x = self.attention_norm(x + self.dropout(a))
-        x = self.ffn_norm(x + self.dropout(self.ffn_out(self.act(self.ffn_in(x)))))
-        return x, weights
 
 
 class PosencPreTrainedModel(PreTrainedModel):
@@ -79,7 +61,9 @@ class PosencModel(PosencPreTrainedModel):
         config.position = normalize_spec("position", config.position)
         config.segment = normalize_spec("segment", config.segment)
         config.attention = normalize_attention(getattr(config, "attention", "full"))
+        config.layer_norm_position = check_layer_norm_position(getattr(config, "layer_norm_position", "post"))
         check_attention_compatible(config.attention, config.position, config.segment)
+        check_supports("position", config.position, causal=False, where="an encoder (bidirectional attention)")
         pos_cls, pos_opts = parse_spec("position", config.position)
         seg_cls, seg_opts = parse_spec("segment", config.segment)
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
@@ -88,6 +72,8 @@ class PosencModel(PosencPreTrainedModel):
         self.embed_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.embed_dropout = nn.Dropout(config.hidden_dropout_prob)
         self.layers = nn.ModuleList(PosencLayer(config) for _ in range(config.num_hidden_layers))
+        pre_norm = config.layer_norm_position == "pre"
+        self.final_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps) if pre_norm else None
         linformer = config.attention["name"] == "linformer"
         self.kv_projection = LinformerProjection(config, config.attention) if linformer else None
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
@@ -101,34 +87,14 @@ class PosencModel(PosencPreTrainedModel):
         self.word_embeddings = value
 
     @property
+    def encodings(self) -> EncodingStack:
+        """The position then segment encoding, behind one hook interface."""
+        return EncodingStack(self.position_encoding, self.segment_encoding)
+
+    @property
     def attention_kernel(self) -> str:
         """``"sdpa"`` (fused) or ``"eager"``: what the attention layers will actually run."""
-        requested = getattr(self.config, "_attn_implementation", None) or FUSED
-        if requested not in (FUSED, EAGER):
-            raise ValueError(
-                f"attention implementation {requested!r} cannot carry posenc's additive position/segment "
-                f"bias (position {self.config.position['name']!r}); use attn_implementation='sdpa' or 'eager'"
-            )
-        if requested == FUSED and self.position_encoding.eager_reason:
-            return EAGER
-        return requested
-
-    def _static_biases(self, ctx: EncodingContext, pad: torch.Tensor | None) -> list[torch.Tensor | None]:
-        """Per-layer sum of the content-independent terms; built once when every term is shared."""
-        pos, seg = self.position_encoding, self.segment_encoding
-
-        def build(layer):
-            bias = pad
-            for enc in (pos, seg):
-                term = enc.layer_bias(layer, ctx) if enc.has_layer_bias else None
-                if term is not None:
-                    bias = term if bias is None else bias + term
-            return bias
-
-        shared = all(e.shared_across_layers or not e.has_layer_bias for e in (pos, seg))
-        if shared:
-            return [build(0)] * self.config.num_hidden_layers
-        return [build(layer) for layer in range(self.config.num_hidden_layers)]
+        return resolve_kernel(self.config, self.encodings)
 
     def forward(
         self,
@@ -142,51 +108,57 @@ class PosencModel(PosencPreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPooling:
+        """``position_ids`` [b, L]: true positions of the tokens (e.g. 0 at the first real token of a
+        left-padded row); default 0..L−1, the fast path."""
         x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         b, n = x.shape[:2]
-        self.position_encoding.check_length(n)
-        if not torch.compiler.is_compiling():  # reads ids on the host: eager only, keeps compiled graphs whole
-            self.segment_encoding.check_segments(token_type_ids)
-        if self.kv_projection is not None:
-            self.kv_projection.check_length(n)
-        if position_ids is None:
-            position_ids = torch.arange(n, device=x.device)[None].expand(b, n)
+        encodings = self.encodings
+        # position_ids given: the general (gather) path, unless they are plain 0..L−1 (one host read, eager only)
         ctx = EncodingContext(
             batch_size=b, seq_len=n, device=x.device, dtype=x.dtype,
             position_ids=position_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
         )
-        x = self.position_encoding.embed_input(x, ctx)
-        x = self.segment_encoding.embed_input(x, ctx)
+        encodings.check_positions(ctx)
+        if not torch.compiler.is_compiling():  # reads ids on the host: eager only, keeps compiled graphs whole
+            self.segment_encoding.check_segments(token_type_ids)
+        if self.kv_projection is not None:
+            self.kv_projection.check_length(n)
+        x = encodings.embed_input(x, ctx)
         x = self.embed_dropout(self.embed_norm(x))
 
-        self.position_encoding.prepare(ctx)
-        self.segment_encoding.prepare(ctx)
-        pad = None  # with Linformer, padded keys are zeroed before the projection instead
-        # An all-ones mask is dropped so SDPA runs unmasked (its fastest kernel); that check reads the
-        # mask on the host, so under torch.compile the mask is always applied (one graph, no sync).
-        if attention_mask is not None and self.kv_projection is None and (
-                torch.compiler.is_compiling() or not bool(attention_mask.all())):
-            # [b, 1, 1, L]: −∞-like on padded keys, in the model's float dtype
-            pad = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        biases = self._static_biases(ctx, pad)
+        encodings.prepare(ctx)
+        # with Linformer, padded keys are zeroed before the projection instead of masked
+        pad = padding_mask(attention_mask, x.dtype) if self.kv_projection is None else None
+        biases = encodings.static_biases(ctx, pad, self.config.num_hidden_layers)
 
         kernel = self.attention_kernel
-        if kernel == EAGER and self.position_encoding.eager_reason and not self._warned_eager and not torch.compiler.is_compiling():
-            logger.warning("posenc: eager attention for %s: %s", self.config.position["name"], self.position_encoding.eager_reason)
-            self._warned_eager = True
-        hidden, attentions = ([x] if output_hidden_states else None), ([] if output_attentions else None)
-        for i, layer in enumerate(self.layers):
-            x, weights = layer(x, biases[i], i, self.position_encoding, ctx, kernel, output_attentions, self.kv_projection)
-            if output_hidden_states:
-                hidden.append(x)
-            if output_attentions:
-                attentions.append(weights)
+        warn_eager_once(self, kernel, encodings)
+        x, hidden, attentions, _ = run_layers(self.layers, x, biases, output_attentions, output_hidden_states,
+                                              encodings=encodings, ctx=ctx, kernel=kernel, projection=self.kv_projection)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
         pooled = torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None
-        return BaseModelOutputWithPooling(
-            last_hidden_state=x, pooler_output=pooled,
-            hidden_states=tuple(hidden) if hidden is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+        return BaseModelOutputWithPooling(last_hidden_state=x, pooler_output=pooled, hidden_states=hidden, attentions=attentions)
+
+
+def resolve_kernel(config, encodings: EncodingStack) -> str:
+    """The attention kernel a model runs: the requested one, or eager when an encoding needs it."""
+    requested = getattr(config, "_attn_implementation", None) or FUSED
+    if requested not in (FUSED, EAGER):
+        raise ValueError(
+            f"attention implementation {requested!r} cannot carry posenc's additive position/segment "
+            f"bias (position {config.position['name']!r}); use attn_implementation='sdpa' or 'eager'"
         )
+    if requested == FUSED and encodings.eager_reason:
+        return EAGER
+    return requested
+
+
+def warn_eager_once(model: nn.Module, kernel: str, encodings: EncodingStack) -> None:
+    reason = encodings.eager_reason
+    if kernel == EAGER and reason and not getattr(model, "_warned_eager", False) and not torch.compiler.is_compiling():
+        logger.warning("posenc: eager attention for %s: %s", model.config.position["name"], reason)
+        model._warned_eager = True
 
 
 class PosencMLMHead(nn.Module):

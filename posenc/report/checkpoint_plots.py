@@ -16,7 +16,12 @@ import pandas as pd
 
 from . import plots
 
-RELATIVE_NAMES = {"diet_rel", "t5", "alibi", "shaw"}
+
+def _declared_relative(position: str) -> bool:
+    """The encoding class declares translation invariance (its bias depends on i − j only)."""
+    from ..encodings import POSITION_ENCODINGS
+
+    return position in POSITION_ENCODINGS.names() and POSITION_ENCODINGS.get(position).translation_invariant
 
 
 def load_position_module(model_dir: Path):
@@ -55,7 +60,7 @@ def figures_for_module(enc, label: str, position: str, out_dir: Path, seq_len: i
             if b.ndim == 3:  # tolerate [heads, L, L]
                 b = b[None]
             stem = plots._slug(label)
-            if position in RELATIVE_NAMES or plots.is_translation_invariant(b):
+            if _declared_relative(position) or plots.is_translation_invariant(b):
                 made.append(plots.bias_vs_offset(b, out_dir / f"bias_offset_{stem}.png", label))
             else:
                 made.append(plots.bias_heatmaps(b, out_dir / f"bias_heatmap_{stem}.png", label))

@@ -24,10 +24,14 @@ PAPER_TABLE2 = [
 TABLE2_COLUMNS = ["Model", "Position", "Segment", "MNLI (m/mm)", "QQP", "QNLI", "SST2", "CoLA", "STS-B"]
 _TASK_COLUMNS = {"qqp": "QQP", "qnli": "QNLI", "sst2": "SST2", "cola": "CoLA", "stsb": "STS-B"}
 _EXTRA_NAMES = {"mrpc": "MRPC", "rte": "RTE", "wnli": "WNLI", "ax": "AX"}  # GLUE tasks outside the paper's 7
-_MODEL_NAMES = {"absolute": "BERT (absolute)", "sinusoidal": "Vaswani (sinusoidal)", "shaw": "Shaw et al. (2018)",
-                "t5": "Raffel et al. (2020) (T5)", "tupe": "Ke et al. (2020) (TUPE)", "diet_rel": "DIET-REL",
-                "diet_abs": "DIET-ABS", "none": "NoPE", "alibi": "ALiBi", "rotary": "RoPE", "deberta": "DeBERTa"}
-_INPUT_POSITIONS = {"absolute", "sinusoidal", "learned"}
+
+
+def _encoding_class(slot: str, kind: str):
+    """The registered encoding class of ``slot``, or None for a name this install does not know."""
+    from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS
+
+    registry = POSITION_ENCODINGS if kind == "position" else SEGMENT_ENCODINGS
+    return registry.get(slot) if slot in registry.names() else None
 
 
 def paper_table_df() -> pd.DataFrame:
@@ -36,27 +40,25 @@ def paper_table_df() -> pd.DataFrame:
 
 
 def model_name(position: str, options_json: str | None) -> str:
-    """Paper-style model name, e.g. ``DIET-ABS (d_p=128, share)``; unknown names pass through."""
-    name = _MODEL_NAMES.get(position, position)
+    """Paper-style model name from the encoding's ``paper_label``, e.g. ``DIET-ABS (d_p=128, share)``;
+    unknown names pass through."""
+    cls = _encoding_class(position, "position")
+    if cls is None:
+        return position
     try:
         opts = json.loads(options_json) if options_json else {}
     except ValueError:
         opts = {}
-    if position == "diet_abs" and isinstance(opts, dict):
-        bits = [f"d_p={opts['rank']}"] if "rank" in opts else []
-        if opts.get("sharing") not in (None, "none", False):
-            bits.append("share")
-        name += f" ({', '.join(bits)})" if bits else ""
-    return name
+    return cls.paper_label(opts if isinstance(opts, dict) else {})
 
 
 def where(slot: str, kind: str) -> str:
     """The paper's Position/Segment column: ``input``, ``per-head`` or ``none``."""
-    if slot == "none":
+    cls = _encoding_class(slot, kind)
+    family = cls.family if cls is not None else slot
+    if family == "none":
         return "none"
-    if kind == "position":
-        return "input" if slot in _INPUT_POSITIONS else "per-head"
-    return "input" if slot == "input" else "per-head"
+    return "input" if family == "input embedding" else "per-head"
 
 
 def table2(finetune: pd.DataFrame, runs: pd.DataFrame, fmt=lambda v: f"{100 * v:.1f}") -> pd.DataFrame:

@@ -197,7 +197,10 @@ class DataSection:
     source: Literal["bundled", "local", "hub"] = _f("bundled", "bundled slices shipped with posenc, a local dir, or the hub")
     dir: str | None = _f(None, "data directory for source: local")
     max_train_examples: int | None = _f(None, "use only the first N training examples (quick runs)")
-    max_eval_examples: int | None = _f(None, "use only the first N examples of each eval split")
+    max_eval_examples: int | None = _f(None, "use only the first N examples of each eval split and of each language")
+    languages: list[str] | None = _f(None, "multilingual tasks: evaluate only these languages zero-shot (null = all of the task's)")
+    skip_missing_languages: bool = _f(False, "record a language whose data is missing or unlabelled as missing in results.json instead of stopping before training (CLI: --skip-missing-languages)")
+    cache_dir: str | None = _f(None, "where tokenised evaluation sets are cached (null = OUTPUT_DIR/.cache/features)")
 
 
 @dataclass
@@ -226,7 +229,9 @@ class PretrainConfig:
 
 @dataclass
 class FinetuneConfig:
-    """Sequence classification / regression on one task."""
+    """Fine-tune on one task of any kind (classification, regression, tagging, span QA) and
+    evaluate it, zero-shot in every language for multilingual tasks; retrieval and
+    evaluation-only tasks are evaluated without fine-tuning."""
 
     kind: Literal["finetune"]
     task: str = _f("", "a registered task name (posenc list tasks) or a path to a task YAML")

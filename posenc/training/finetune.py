@@ -1,22 +1,30 @@
-"""Recipe: fine-tune sequence classification / regression on one task.
+"""Recipe: fine-tune on one task of any kind, then evaluate it (zero-shot in every language for a
+multilingual task).
 
     from posenc.training import load_config, run_finetune
     results = run_finetune(load_config("configs/finetune/sst2.yaml", ["model.from=runs/tiny-absolute"]))
 
-setup (task data through ``posenc.tasks``, model from a pre-train run or from scratch, optionally
-switching the segment encoding) → train (shared loop; evaluation every ``eval_every`` steps keeps
-the best checkpoint in ``best/``, as the paper reports each run's best checkpoint) → cleanup.
+setup (the task's data through ``posenc.tasks``: everything is read before training, so a
+missing language stops the run early; model from a pre-train run or from scratch, with the head
+the task's kind names, optionally switching the segment encoding) → train (shared loop; the first
+eval split is evaluated every ``eval_every`` steps and the best checkpoint kept in ``best/``, as
+the paper reports each run's best checkpoint) → evaluate (the selected checkpoint on every
+language; XTREME's protocol) → cleanup (results.json, docs/CONTRACTS.md).
+
+Kinds that are not fine-tuned (retrieval) and evaluation-only tasks (GLUE AX, predicted with a
+model fine-tuned on its ``predict_with`` task) skip training. The recipe never tests a kind's
+name: everything kind-specific comes from ``spec.task_kind``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from . import rundir
 from .config import FinetuneConfig
@@ -41,39 +49,45 @@ def run_name(cfg: FinetuneConfig, task_name: str) -> str:
     return f"{task_name}-{src}-s{cfg.seed}"
 
 
-def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, train_split, spec):
+def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, spec, train):
     if cfg.model.from_ and not (cfg.tokenizer.load or cfg.tokenizer.train):
         return load_tokenizer(resolve_pretrained(cfg.model.from_))
     if cfg.tokenizer.load:
         return load_tokenizer(cfg.tokenizer.load)
+    if train is None:
+        raise ValueError(f"task {spec.name!r} ({spec.kind}) is not fine-tuned: it evaluates a trained encoder; "
+                         "set model.from (and no tokenizer.train)")
     tok_dir = run_dir / "tokenizer"
     if acc.is_main_process and not (tok_dir / "tokenizer_config.json").exists():
-        cols = ["text_a", "text_b"] if spec.is_pair else ["text_a"]
-        texts = (t for c in cols for t in train_split[c])
-        tok = build_tokenizer(cfg.tokenizer.train, texts, cfg.tokenizer.vocab_size, cfg.tokenizer.lowercase,
-                              save_model_to=tok_dir, model_type=cfg.tokenizer.model_type)
+        tok = build_tokenizer(cfg.tokenizer.train, spec.task_kind.texts(spec, train), cfg.tokenizer.vocab_size,
+                              cfg.tokenizer.lowercase, save_model_to=tok_dir, model_type=cfg.tokenizer.model_type)
         tok.save_pretrained(tok_dir)
     acc.wait_for_everyone()
     return load_tokenizer(str(tok_dir))
 
 
+def _auto_class(kind):
+    import transformers
+
+    return getattr(transformers, kind.auto_model)
+
+
 def _model(cfg: FinetuneConfig, spec, tokenizer, verbose: bool = True):
-    num_labels = 1 if spec.kind == "regression" else spec.num_labels
-    task_kw = {"num_labels": num_labels,
-               "problem_type": "regression" if spec.kind == "regression" else "single_label_classification"}
-    if spec.kind != "regression":
-        task_kw["id2label"] = dict(enumerate(spec.label_names))
-        task_kw["label2id"] = {n: i for i, n in enumerate(spec.label_names)}
+    kind = spec.task_kind
+    auto = _auto_class(kind)
+    task_kw = kind.model_kwargs(spec)
+    if spec.predict_with:  # the head comes from the predict_with task's fine-tuned model
+        task_kw = {}
     if cfg.model.from_:
         kw = {k: getattr(cfg.model, k) for k in DROPOUT_KEYS if getattr(cfg.model, k) is not None}
         if cfg.model.segment is not None:
             kw["segment"] = cfg.model.segment  # switch the segment encoding (new parameters start at zero)
-        return _load_pretrained(resolve_pretrained(cfg.model.from_), cfg.model.attn_implementation, verbose, **task_kw, **kw)
-    return AutoModelForSequenceClassification.from_config(build_config(cfg.model, tokenizer, **task_kw),
-                                                          attn_implementation=cfg.model.attn_implementation)
+        return _load_pretrained(auto, resolve_pretrained(cfg.model.from_), cfg.model.attn_implementation, verbose,
+                                **task_kw, **kw)
+    return auto.from_config(build_config(cfg.model, tokenizer, **task_kw), attn_implementation=cfg.model.attn_implementation)
 
 
-def _load_pretrained(path: str, attn_implementation: str, verbose: bool, **kw):
+def _load_pretrained(auto, path: str, attn_implementation: str, verbose: bool, **kw):
     """from_pretrained with one plain line instead of transformers' load-report table: the new head
     (and any added segment encoding) is expected to be missing, the MLM head to be unused."""
     import logging
@@ -83,8 +97,7 @@ def _load_pretrained(path: str, attn_implementation: str, verbose: bool, **kw):
     before = hf_logging.get_verbosity()
     hf_logging.set_verbosity(logging.ERROR)
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            path, attn_implementation=attn_implementation, output_loading_info=True, **kw)
+        model, info = auto.from_pretrained(path, attn_implementation=attn_implementation, output_loading_info=True, **kw)
     finally:
         hf_logging.set_verbosity(before)
 
@@ -97,44 +110,128 @@ def _load_pretrained(path: str, attn_implementation: str, verbose: bool, **kw):
     return model
 
 
-def _evaluator(acc, model, loaders: dict, spec, main_split: str):
-    """Metrics on every eval split; predictions are gathered once per example."""
-    from posenc.tasks import compute_metrics
+def check_predict_with(cfg: FinetuneConfig, spec, model) -> None:
+    """An evaluation-only task is predicted by a model fine-tuned on ``spec.predict_with`` with the
+    same labels; anything else (a pre-trained encoder, another task's model) is refused."""
+    if not spec.predict_with:
+        return
+    fix = (f"fine-tune {spec.predict_with!r} first (posenc finetune CONFIG task={spec.predict_with}) and pass its "
+           f"run: model.from=runs/<{spec.predict_with} run>")
+    if not cfg.model.from_:
+        raise ValueError(f"task {spec.name!r} is evaluation-only: it is predicted by a model fine-tuned on "
+                         f"{spec.predict_with!r}; {fix}")
+    results = Path(cfg.model.from_) / rundir.RESULTS
+    if results.is_file():
+        task = json.loads(results.read_text()).get("task")
+        if task != spec.predict_with:
+            raise ValueError(f"task {spec.name!r} is predicted by a model fine-tuned on {spec.predict_with!r}, but "
+                             f"{cfg.model.from_} was fine-tuned on {task!r}; {fix}")
+    labels = [model.config.id2label.get(i) for i in range(model.config.num_labels)]
+    if labels != list(spec.label_names):
+        raise ValueError(f"task {spec.name!r} needs a model whose labels are {spec.label_names} (fine-tuned on "
+                         f"{spec.predict_with!r}); {cfg.model.from_} predicts {labels}; {fix}")
+
+
+def _load_best(acc, model, run_dir: Path) -> None:
+    """Put the selected checkpoint (``best/``) back into ``model`` for the final evaluation."""
+    from safetensors.torch import load_file
+
+    acc.wait_for_everyone()
+    state = load_file(str(run_dir / rundir.BEST / "model.safetensors"))
+    missing, unexpected = acc.unwrap_model(model).load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if k not in state]:
+        tied = getattr(acc.unwrap_model(model), "_tied_weights_keys", None) or {}
+        if unexpected or any(k not in tied for k in missing):
+            raise RuntimeError(f"{run_dir / rundir.BEST}: does not fit the model (missing {missing}, unexpected {unexpected})")
+
+
+def _split_evaluator(evalsets: dict, model, main_split: str):
+    """Metrics on every eval split (the main one un-prefixed); the loop calls it."""
 
     def evaluate() -> dict:
         out = {}
-        for split, loader in loaders.items():
-            logits, labels, loss_sum = [], [], 0.0
-            with torch.no_grad():
-                for batch in loader:
-                    with acc.autocast():
-                        res = model(**batch)
-                    lg, lb = acc.gather_for_metrics((res.logits.float(), batch["labels"]))
-                    logits.append(lg.cpu())
-                    labels.append(lb.cpu())
-                    # the batch-mean loss weighted by batch size (gathered rows = real examples)
-                    loss_sum += acc.gather_for_metrics(res.loss.detach().float().repeat(len(batch["labels"]))).sum().item()
-            logits_np = torch.cat(logits).numpy()
-            refs = torch.cat(labels).numpy()
-            metrics = compute_metrics(spec, logits_np, refs)
-            metrics["loss"] = loss_sum / len(refs)
-            metrics["eval_examples"] = int(len(refs))
+        for split, evalset in evalsets.items():
             prefix = "" if split == main_split else f"{split}/"
-            out.update({prefix + k: v for k, v in metrics.items()})
+            out.update({prefix + k: v for k, v in evalset.evaluate(model).items()})
         return out
 
     return evaluate
 
 
+def _mean(per_language: dict[str, dict], names: list[str]) -> dict:
+    """Unweighted mean over languages of each metric (XTREME averages languages equally)."""
+    out = {}
+    for name in names:
+        values = [m[name] for m in per_language.values() if isinstance(m.get(name), (int, float))]
+        if values:
+            out[name] = float(np.mean(values))
+    return out
+
+
+def _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs: int, cache_dir, step) -> dict | None:
+    """The selected checkpoint on every language of a multilingual task (results.json ``zero_shot``)."""
+    from posenc.tasks.evaluation import EvalSet
+
+    if not spec.is_multilingual:
+        return None
+    per_language, baseline = {}, {}
+    for lang, examples in data.languages.items():
+        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
+                                acc=acc, language=lang, cache_dir=cache_dir)
+        per_language[lang] = evalset.evaluate(model)
+        baseline[lang] = evalset.baseline(data.train)
+        if acc.is_main_process:
+            main = per_language[lang].get(spec.main_metric, float("nan"))
+            print(f"  {spec.name} {lang}: {spec.main_metric} {main:.4f} ({per_language[lang]['eval_examples']} examples)",
+                  flush=True)
+    names = list(spec.metrics) + (["combined"] if len(spec.metrics) > 1 else [])
+    return {
+        "split": spec.zero_shot_split, "protocol": data.protocol, "protocol_note": data.protocol_note,
+        "train_language": spec.train_language, "step": step, "languages": per_language,
+        "mean": _mean(per_language, names), "baseline": baseline,
+        "baseline_mean": _mean({k: v for k, v in baseline.items() if v}, names),
+        "missing": data.missing, "task_languages": list(spec.languages),
+    }
+
+
+def _predict_tests(spec, data, model, tokenizer, acc, eval_bs: int, run_dir: Path) -> dict:
+    """Predictions of unlabelled test splits (evaluation-only tasks), written as submission files."""
+    from posenc.tasks import write_glue_submission
+    from posenc.tasks.evaluation import EvalSet
+
+    out = {}
+    kind = spec.task_kind
+    for split, examples in data.tests.items():
+        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, acc=acc, labelled=False)
+        outputs, _ = evalset.predict(model)
+        preds, _ = kind.predictions(spec, examples, evalset.features, outputs)
+        entry = {"rows": len(preds)}
+        if split in spec.submission and acc.is_main_process:
+            target = spec.submission[split]
+            [path] = write_glue_submission(spec, preds, run_dir / "submission", split=split,
+                                           index=list(examples["idx"]), check_rows=False)
+            entry.update(file=str(path.relative_to(run_dir)), expected_rows=target.rows)
+            if target.rows is not None and target.rows != len(preds):
+                print(f"warning: {path} holds {len(preds)} predictions; the leaderboard expects {target.rows} "
+                      "(a partial test file?)", flush=True)
+        out[split] = entry
+    return out
+
+
 def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume: bool = False,
                  overwrite: bool = False) -> dict:
-    """Fine-tune one model on one task; returns the results.json dict (docs/CONTRACTS.md)."""
+    """Fine-tune one model on one task and evaluate it; returns the results.json dict
+    (docs/CONTRACTS.md)."""
     import posenc
-    from posenc.tasks import MODEL_COLUMNS, get_task, load_task, tokenize_task
+    from posenc.tasks import get_task
+    from posenc.tasks.evaluation import EvalSet
+    from posenc.tasks.protocol import load_task_data
 
     spec = get_task(cfg.task)
+    kind = spec.task_kind
     name = run_name(cfg, spec.name)
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / name
+    cache_dir = cfg.data.cache_dir or str(Path(cfg.output_dir) / ".cache" / "features")
     acc = make_accelerator(cfg.train, run_dir)
     session = RunSession(acc, run_dir, resume, overwrite)
     session.open(cfg, {"kind": "finetune", "run_name": name, "task": spec.name})
@@ -142,55 +239,76 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
         # ---------------------------------------------------------------- setup
         set_seed(cfg.seed)
         with acc.main_process_first():
-            dsd = load_task(spec, source=cfg.data.source, data_dir=cfg.data.dir)
-        caps = {spec.train_split: cfg.data.max_train_examples,
-                **{s: cfg.data.max_eval_examples for s in spec.eval_splits}}
-        for split, cap in caps.items():
-            if cap is not None and split in dsd:
-                dsd[split] = dsd[split].select(range(min(cap, len(dsd[split]))))
-        tokenizer = _tokenizer(cfg, acc, run_dir, dsd[spec.train_split], spec)
-        with acc.main_process_first():
-            enc = tokenize_task(spec, dsd, tokenizer, max_length=cfg.train.max_length)
-        enc = {k: v.select_columns(MODEL_COLUMNS) for k, v in enc.items()}
-        train_ds = enc[spec.train_split]
-
+            data = load_task_data(spec, cfg.data.source, cfg.data.dir, languages=cfg.data.languages,
+                                  skip_missing=cfg.data.skip_missing_languages,
+                                  max_train_examples=cfg.data.max_train_examples,
+                                  max_eval_examples=cfg.data.max_eval_examples)
+        tokenizer = _tokenizer(cfg, acc, run_dir, spec, data.train)
         set_seed(cfg.seed)
         model = _model(cfg, spec, tokenizer, verbose=acc.is_main_process)
+        check_predict_with(cfg, spec, model)
         micro, accum = micro_batch_plan(cfg.train, acc.num_processes)
-        collator = DataCollatorWithPadding(tokenizer)
-        sampler = EpochSampler(len(train_ds), cfg.seed)
-        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True,
-                            generator=torch.Generator())  # private: iterating must not draw from the global RNG (dropout)
         eval_bs = (cfg.train.eval_batch_size or micro // acc.num_processes) * acc.num_processes
-        eval_loaders = {s: DataLoader(enc[s], batch_size=eval_bs, shuffle=False, collate_fn=collator,
-                                       generator=torch.Generator())
-                        for s in spec.eval_splits}
-        total = total_steps_for(cfg.train, len(loader), accum)
-        optimizer, scheduler = build_optimizer(model, cfg.train, total)
-        model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
-        eval_loaders = {s: acc.prepare(dl) for s, dl in eval_loaders.items()}
-
-        if cfg.train.log_with != "none":
-            from .config import config_to_dict
-            acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
         log = rundir.MetricsLog(run_dir, enabled=acc.is_main_process)
         state = LoopState()
-        if resume:
-            ckpt = rundir.latest_checkpoint(run_dir)
-            saved = load_checkpoint(acc, ckpt)
-            state = LoopState(**{k: saved[k] for k in LoopState().to_dict() if k in saved})
-            if acc.is_main_process:
-                log.truncate_after(state.step)
-                print(f"resuming {run_dir} from {ckpt.name} (step {state.step}/{total})", flush=True)
-        majority = _majority(spec, dsd, spec.eval_splits[0])
 
-        # ---------------------------------------------------------------- train
-        parts = LoopParts(acc=acc, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
-                          sampler=sampler, collator=None, tokenizer=tokenizer,
-                          evaluate=_evaluator(acc, model, eval_loaders, spec, spec.eval_splits[0]),
-                          main_metric=spec.main_metric, greater_is_better=spec.greater_is_better, accum=accum,
-                          total_steps=total, run_dir=run_dir, desc=f"finetune {name}")
-        state = run_loop(parts, cfg.train, state, log)
+        if data.train is not None:
+            from posenc.tasks import tokenize_task
+
+            with acc.main_process_first():
+                train_ds = tokenize_task(spec, {spec.train_split: data.train}, tokenizer, cfg.train.max_length,
+                                         training=True)[spec.train_split]
+            train_ds = train_ds.select_columns(kind.model_columns(spec, training=True))
+            sampler = EpochSampler(len(train_ds), cfg.seed)
+            loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=kind.collator(tokenizer),
+                                drop_last=True, generator=torch.Generator())  # private: must not draw from the global RNG
+            total = total_steps_for(cfg.train, len(loader), accum)
+            optimizer, scheduler = build_optimizer(model, cfg.train, total)
+            model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+            with acc.main_process_first():
+                evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
+                                             acc=acc, language=spec.train_language if spec.is_multilingual else None,
+                                             cache_dir=cache_dir) for s, ds in data.evals.items()}
+            if cfg.train.log_with != "none":
+                from .config import config_to_dict
+                acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
+            if resume:
+                ckpt = rundir.latest_checkpoint(run_dir)
+                saved = load_checkpoint(acc, ckpt)
+                state = LoopState(**{k: saved[k] for k in LoopState().to_dict() if k in saved})
+                if acc.is_main_process:
+                    log.truncate_after(state.step)
+                    print(f"resuming {run_dir} from {ckpt.name} (step {state.step}/{total})", flush=True)
+            main_split = spec.eval_splits[0]
+            baseline = evalsets[main_split].baseline(data.train)
+
+            # ------------------------------------------------------------ train
+            parts = LoopParts(acc=acc, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
+                              sampler=sampler, collator=None, tokenizer=tokenizer,
+                              evaluate=_split_evaluator(evalsets, model, main_split),
+                              main_metric=spec.main_metric, greater_is_better=spec.greater_is_better, accum=accum,
+                              total_steps=total, run_dir=run_dir, desc=f"finetune {name}")
+            state = run_loop(parts, cfg.train, state, log)
+            if spec.is_multilingual and state.best is not None:
+                _load_best(acc, model, run_dir)  # zero-shot evaluation uses the checkpoint English dev selected
+            train_examples = len(train_ds)
+        else:
+            # ------------------------------------------------------------ evaluate only
+            model = acc.prepare(model)
+            evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
+                                         acc=acc, cache_dir=cache_dir) for s, ds in data.evals.items()}
+            baseline, train_examples = None, 0
+            if evalsets:
+                metrics = _split_evaluator(evalsets, model, spec.eval_splits[0])()
+                state.best = state.last_eval = {"step": 0, "metrics": metrics}
+                log.write({"step": 0, "eval": metrics, "best": True})
+
+        # ---------------------------------------------------------------- evaluate every language
+        step = (state.best or {}).get("step", state.step)
+        zero_shot = _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs, cache_dir, step)
+        if zero_shot is not None and data.train is None:  # nothing was selected: the languages' mean is the score
+            state.best = state.last_eval = {"step": 0, "metrics": zero_shot["mean"]}
+        predictions = _predict_tests(spec, data, model, tokenizer, acc, eval_bs, run_dir)
 
         # ---------------------------------------------------------------- cleanup
         inner = acc.unwrap_model(model)
@@ -198,15 +316,19 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             "schema": 1, "status": "complete", "kind": "finetune", "run_name": name,
             "position": dict(inner.config.position), "segment": dict(inner.config.segment),
             "encoding": posenc.encoding_label(inner.config.position, inner.config.segment),
-            "task": spec.name, "seed": cfg.seed, "learning_rate": cfg.train.lr,
+            "task": spec.name, "task_kind": spec.kind, "trained": data.train is not None,
+            "seed": cfg.seed, "learning_rate": cfg.train.lr,
             "main_metric": spec.main_metric, "greater_is_better": spec.greater_is_better,
-            "best": state.best, "final": state.last_eval, "majority_baseline": majority,
+            "metrics": list(spec.metrics), "report_columns": kind.report_columns(spec),
+            "best": state.best, "final": state.last_eval, "majority_baseline": baseline,
+            "protocol": data.protocol, "zero_shot": zero_shot, "predictions": predictions or None,
+            "data_warnings": data.warnings + [m for r in data.reports.values() for m in r["messages"]],
             "num_parameters": sum(p.numel() for p in inner.parameters()),
             "tokens_per_s": state.tokens / max(state.train_time_s, 1e-9),
             "step_time_s": state.train_time_s / max(state.step, 1), "train_time_s": state.train_time_s,
             "steps": state.step, "peak_memory_mb": peak_memory_mb(acc.device), "world_size": acc.num_processes,
-            "gradient_accumulation": accum, "batch_size": cfg.train.batch_size, "train_examples": len(train_ds),
-            "pretrained_from": cfg.model.from_, "model_dir": "best",
+            "gradient_accumulation": accum, "batch_size": cfg.train.batch_size, "train_examples": train_examples,
+            "pretrained_from": cfg.model.from_, "model_dir": "best" if data.train is not None else cfg.model.from_,
         }
         session.finish(results)
         acc.end_training()
@@ -218,15 +340,3 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
         raise
     finally:
         session.close()
-
-
-def _majority(spec, dsd, split: str) -> dict | None:
-    """Main metric of always predicting the most frequent training label (classification only)."""
-    if spec.kind != "classification":
-        return None
-    from posenc.tasks import compute_metrics
-
-    train = np.asarray(list(dsd[spec.train_split]["label"]))
-    refs = np.asarray(list(dsd[split]["label"]))
-    top = int(np.bincount(train[train >= 0]).argmax())
-    return compute_metrics(spec, np.full(len(refs), top), refs)
