@@ -1,7 +1,7 @@
 """File-format readers (posenc.tasks.readers): columns and values on real excerpts, every malformed
 case named by file and line, the bundled XTREME slices, and the full local XTREME layout.
 
-The local-layout tests read ``../shared/data/xtreme`` next to the checkout (or
+The local-layout tests read ``shared/data/xtreme`` next to the checkout (or
 ``$POSENC_SHARED_DATA/xtreme``) and skip when it is absent."""
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from posenc.tasks.readers import FORMATS, ReadReport, get_format, language, read
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "posenc" / "resources" / "xtreme"
-SHARED = Path(os.environ.get("POSENC_SHARED_DATA", REPO.parent / "shared" / "data")) / "xtreme"
+# $POSENC_SHARED_DATA/xtreme, else shared/data/xtreme beside the checkout (or beside its parent, for worktrees)
+SHARED = next((p for p in ([Path(os.environ["POSENC_SHARED_DATA"]) / "xtreme"] if os.environ.get("POSENC_SHARED_DATA")
+                           else [q / "shared" / "data" / "xtreme" for q in REPO.parents[:2]]) if p.is_dir()),
+              REPO.parent / "shared" / "data" / "xtreme")
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no XTREME data at {SHARED} (set POSENC_SHARED_DATA "
                                                               "to the folder holding xtreme/)")
 PANX_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
