@@ -75,30 +75,45 @@ def task_bars(selected: pd.DataFrame, path: Path) -> Plot | None:
                  "Bars: median over seeds at the chosen learning rate; points: individual seeds.")
 
 
-def cost_quality(agg: pd.DataFrame, path: Path) -> Plot | None:
-    """Per task: median main metric (± seed std) against median training step time."""
-    if agg.empty or agg["step_time_s"].isna().all():
+def cost_quality(headlines: pd.DataFrame, costs: pd.DataFrame, path: Path) -> Plot | None:
+    """Per task: headline number (median, error bar: seed std) against the step-time ratio to the
+    baseline. ``costs`` (posenc.report.speed.report_costs) says whether the ratio is controlled
+    (a ``posenc bench`` run) or the sweep's own uncontrolled timing; the axis says which."""
+    if headlines.empty or costs.empty or costs["ratio"].isna().all():
         return None
-    tasks = sorted(agg["task"].unique())
+    data = headlines.merge(costs[["encoding", "ratio", "controlled", "where"]], on="encoding").dropna(subset=["ratio"])
+    if data.empty:
+        return None
+    tasks = list(dict.fromkeys(data["task"]))
+    encs = sorted(data["encoding"].unique())
     fig, axes = _figure(len(tasks), ncols=3)
-    encs = sorted(agg["encoding"].unique())
     for ax, task in zip(axes, tasks):
-        grp = agg[agg["task"] == task]
+        grp = data[data["task"] == task]
+        scale = 100 if bool(grp["percent"].iloc[0]) else 1
         for _, r in grp.iterrows():
             i = encs.index(r["encoding"])
-            ax.errorbar(r["step_time_s"] * 1000, r["median"], yerr=0 if pd.isna(r["std"]) else r["std"],
+            ax.errorbar(r["ratio"], scale * r["median"], yerr=0 if pd.isna(r["std"]) else scale * r["std"],
                         fmt="o", color=f"C{i % 10}", capsize=3, label=_short(r["encoding"]))
-        ax.set_xlabel("step time (ms, median)")
-        ax.set_ylabel(grp["main_metric"].iloc[0])
+        ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        ax.set_ylabel(grp["metric"].iloc[0] + (" ×100" if scale == 100 else ""))
         ax.set_title(task, fontsize=10)
+    controlled = bool(data["controlled"].all())
+    where = data["where"].iloc[0] if controlled else "sweep runs: UNCONTROLLED timing"
+    for ax in axes:
+        ax.set_xlabel(f"step time / baseline's ({where})", fontsize=8)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=2)
-    return _save(fig, path, "cost_quality", "Quality vs cost",
-                 "Median main metric (error bar: seed std) against median training step time.")
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=min(4, len(labels)))
+    title = "Quality vs cost" + ("" if controlled else " (timing uncontrolled)")
+    caption = ("Headline number per task (median over seeds, error bar: seed std) against training step time "
+               "relative to the baseline; " + ("timed by `posenc bench`, all models interleaved in one run."
+                                               if controlled else "the sweep's own timings, each run alone under "
+                                               "whatever load the machine had: NOT a controlled measurement."))
+    return _save(fig, path, "cost_quality", title, caption)
 
 
-def length_generalisation(probes: pd.DataFrame, path: Path) -> Plot | None:
-    """MLM loss against evaluation length, median over seeds, one line per supported encoding."""
+def length_generalisation(probes: pd.DataFrame, path: Path, entropy: float | None = None) -> Plot | None:
+    """MLM loss against evaluation length, median over seeds, one line per supported encoding;
+    ``entropy``: the corpus's unigram entropy, drawn as the context-free reference."""
     ok = probes[probes["supported"].astype(bool) & probes["length"].notna()] if not probes.empty else probes
     if ok.empty:
         return None
@@ -107,12 +122,138 @@ def length_generalisation(probes: pd.DataFrame, path: Path) -> Plot | None:
         ["encoding", "length"])["mlm_loss"].median().reset_index()
     for i, (enc, g) in enumerate(med.groupby("encoding", sort=True)):
         ax.plot(g["length"], g["mlm_loss"], marker="o", color=f"C{i % 10}", label=_short(enc))
+    _entropy_line(ax, entropy)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("evaluation length (tokens)")
     ax.set_ylabel("MLM loss (median over seeds)")
     ax.legend(fontsize=8)
     return _save(fig, path, "length_generalisation", "Length generalisation",
-                 "MLM loss at each evaluation length; encodings that cannot run longer inputs are listed in the table.")
+                 "MLM loss at each evaluation length; encodings that cannot run longer inputs are listed in the table."
+                 + (ENTROPY_CAPTION if entropy is not None else ""))
+
+
+ENTROPY_CAPTION = (" Dashed: the corpus's unigram entropy, the loss of a model that ignores context; a loss at or "
+                   "above it means the model has not learned to use context.")
+
+
+def _entropy_line(ax, entropy: float | None) -> None:
+    if entropy is None or not np.isfinite(entropy):
+        return
+    ax.axhline(entropy, color="0.25", ls="--", lw=1.2, label=f"unigram entropy {entropy:.2f}")
+
+
+def pretraining_curves(curves: pd.DataFrame, path: Path, entropy: float | None = None) -> Plot | None:
+    """Held-out MLM loss against step, one colour per encoding (one line per seed), with the
+    corpus's unigram entropy as a reference line. ``curves``: encoding, seed, step, loss."""
+    if curves.empty:
+        return None
+    fig, (ax,) = _figure(1, panel=(6.5, 4.0))
+    encs = sorted(curves["encoding"].unique())
+    for i, enc in enumerate(encs):
+        for j, (_, g) in enumerate(curves[curves["encoding"] == enc].groupby("seed", sort=True)):
+            g = g.sort_values("step")
+            ax.plot(g["step"], g["loss"], color=f"C{i % 10}", lw=1.4, marker=".", ms=4,
+                    label=_short(enc) if j == 0 else None)
+    _entropy_line(ax, entropy)
+    lo = min(curves["loss"].min(), entropy if entropy is not None and np.isfinite(entropy) else np.inf)
+    hi = curves.loc[curves["step"] > 0, "loss"].max() if (curves["step"] > 0).any() else curves["loss"].max()
+    ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9) - 0.05, max(hi, lo) + 0.15 * (hi - lo + 1e-9) + 0.05)
+    ax.set_xlabel("pre-training step")
+    ax.set_ylabel("held-out MLM loss (nats/token)")
+    ax.legend(fontsize=8)
+    return _save(fig, path, "pretraining_curves", "Pre-training: held-out MLM loss",
+                 "Held-out masked-LM loss at every evaluation (one line per seed; the step-0 value is off the top "
+                 "when it is far above the rest)." + (ENTROPY_CAPTION if entropy is not None else ""))
+
+
+def difference_forest(findings: pd.DataFrame, path: Path, baseline: str) -> Plot | None:
+    """Each encoding's difference from the baseline per task (median over seeds, 95% bootstrap CI);
+    filled markers: clearly different (``clear`` column), hollow: not."""
+    f = findings.dropna(subset=["median_diff"]) if not findings.empty else findings
+    if f.empty:
+        return None
+    tasks = list(dict.fromkeys(f["task"]))
+    encs = sorted(f["encoding"].unique())
+    fig, (ax,) = _figure(1, panel=(6.2, 0.55 * len(tasks) * max(1, len(encs)) ** 0.5 + 1.6))
+    step = 0.7 / max(1, len(encs))
+    for i, enc in enumerate(encs):
+        g = f[f["encoding"] == enc]
+        for _, r in g.iterrows():
+            y = tasks.index(r["task"]) + (i - (len(encs) - 1) / 2) * step
+            scale = (100 if bool(r["percent"]) else 1) * (1 if r.get("greater_is_better", True) is not False else -1)
+            x = scale * r["median_diff"]
+            if pd.notna(r.get("ci_median_low")) and pd.notna(r.get("ci_median_high")):
+                ax.hlines(y, scale * r["ci_median_low"], scale * r["ci_median_high"], color=f"C{i % 10}", lw=1.6)
+            clear = bool(r.get("clear"))
+            ax.plot(x, y, "o", ms=7, color=f"C{i % 10}", mfc=f"C{i % 10}" if clear else "white", mew=1.6)
+        ax.plot([], [], "o", color=f"C{i % 10}", label=_short(enc))
+    ax.axvline(0, color="0.3", lw=1)
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=9)
+    ax.set_ylim(len(tasks) - 0.5, -0.5)
+    ax.set_xlabel(f"← worse    difference from {_short(baseline, 30)} (median, 95% CI)    better →", fontsize=9)
+    ax.legend()
+    ax.grid(axis="x", color="0.9")
+    ax.get_legend().remove()
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8, ncols=min(3, len(encs)))
+    return _save(fig, path, "differences", f"Difference from the baseline ({baseline})",
+                 "Per task, each encoding's median minus the baseline's over seeds (×100 for metrics in [0, 1]; "
+                 "right = better, i.e. lower for losses), with its 95% bootstrap CI; filled = clearly different "
+                 "(BH-adjusted p < 0.05 and the difference exceeds seed noise), hollow = not.")
+
+
+def language_heatmap(cells: pd.DataFrame, path: Path, baseline: str) -> Plot | None:
+    """Encodings × languages, one panel per task: the number in each cell is the median over seeds
+    (×100 for metrics in [0, 1]); its colour is the difference from the baseline's cell (blue:
+    better, red: worse, whatever the metric's direction); hatched: at or below the trivial baseline.
+
+    ``cells``: task, metric, encoding, column (a language or "mean"), median, trivial_hit (bool),
+    greater_is_better, percent."""
+    if cells.empty:
+        return None
+    from matplotlib.patches import Rectangle
+
+    tasks = list(dict.fromkeys(cells["task"]))
+    encs = [baseline] + sorted(e for e in cells["encoding"].unique() if e != baseline) \
+        if baseline in set(cells["encoding"]) else sorted(cells["encoding"].unique())
+    ncols = max(len(dict.fromkeys(cells.loc[cells["task"] == t, "column"])) for t in tasks)
+    fig, axes = _figure(len(tasks), ncols=1, panel=(max(5.5, 0.62 * ncols + 2.8), 0.42 * len(encs) + 1.2))
+    deltas = []
+    for task in tasks:
+        c = cells[cells["task"] == task]
+        sign = 1 if bool(c["greater_is_better"].iloc[0]) else -1
+        base = c[c["encoding"] == baseline].set_index("column")["median"]
+        scale = 100 if bool(c["percent"].iloc[0]) else 1
+        deltas.append(scale * sign * (c["median"] - c["column"].map(base)))
+    lim = max(1e-9, float(np.nanmax(np.abs(np.concatenate([d.to_numpy(float) for d in deltas])))) if deltas else 1)
+    for ax, task, delta in zip(axes, tasks, deltas):
+        c = cells[cells["task"] == task].assign(delta=delta)
+        cols = list(dict.fromkeys(c["column"]))
+        scale = 100 if bool(c["percent"].iloc[0]) else 1
+        grid = np.full((len(encs), len(cols)), np.nan)
+        for _, r in c.iterrows():
+            if r["encoding"] in encs:
+                grid[encs.index(r["encoding"]), cols.index(r["column"])] = r["delta"] if r["encoding"] != baseline else 0
+        im = ax.imshow(np.nan_to_num(grid, nan=0.0), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+        for _, r in c.iterrows():
+            if r["encoding"] not in encs:
+                continue
+            y, x = encs.index(r["encoding"]), cols.index(r["column"])
+            ax.text(x, y, f"{scale * r['median']:.1f}", ha="center", va="center", fontsize=8,
+                    color="black" if abs(r["delta"]) < 0.6 * lim or r["encoding"] == baseline else "white",
+                    fontweight="bold" if r["column"] == "mean" else "normal")
+            if bool(r["trivial_hit"]):
+                ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.45", lw=0))
+        if "mean" in cols:
+            ax.axvline(cols.index("mean") - 0.5, color="black", lw=2)
+        ax.set_xticks(range(len(cols)), cols, fontsize=8)
+        ax.set_yticks(range(len(encs)), [_short(e, 30) for e in encs], fontsize=8)
+        ax.set_title(f"{task} ({c['metric'].iloc[0]}{' ×100' if scale == 100 else ''})", fontsize=10)
+        ax.tick_params(length=0)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="difference from baseline, points (better →)")
+    return _save(fig, path, "languages", "Zero-shot results per language",
+                 "Each cell: median over seeds (×100 for metrics in [0, 1]); colour: difference from the baseline "
+                 f"({baseline}, first row) in the metric's better direction (blue better, red worse); the column after "
+                 "the bar is the mean over languages; hatched: at or below the trivial baseline for at least one seed.")
 
 
 def offset_curves(bias: np.ndarray, max_offset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
