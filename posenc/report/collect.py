@@ -102,6 +102,7 @@ def run_row(run_dir: Path, res: dict) -> dict:
         "protocol": res.get("protocol"),
         "zero_shot": res.get("zero_shot") if isinstance(res.get("zero_shot"), dict) else None,
         "unigram_entropy": res.get("unigram_entropy"),
+        "results": res,  # the whole results.json, for sections that read fields of their own
     }
     for col in SPEED_COLUMNS:
         row[col] = res.get(col)

@@ -28,5 +28,5 @@ class InputsSection(ReportSection):
             capitalised(aggregate.LR_RULE) + ".",
             capitalised(aggregate.STATS_NOTE) + ".",
             compare.TEST_NOTE, DISPLAY_NOTE, MARKER_NOTE, *report.notes]
-        csv = {"runs": runs} if not runs.empty else {}
+        csv = {"runs": runs.drop(columns=["results"], errors="ignore")} if not runs.empty else {}
         return Part(blocks=[Block("inputs", "Inputs and protocol", text, bullets=True)], csv=csv)

@@ -144,7 +144,7 @@ class SummarySection(ReportSection):
         return not report.runs.empty
 
     def build(self, report, plot_dir) -> Part:
-        heads = report.gathered("headlines")
+        heads = report.gathered("headlines").drop_duplicates(["encoding", "task"])  # the first section's wins
         findings = report.gathered("findings")
         flags = report.gathered("flags")
         costs = speed.report_costs(report)
