@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: setup test quickstart clean-venv
+.PHONY: setup test quickstart report-screenshot clean-venv
 
 setup: $(VENV)/.posenc-installed
 
@@ -26,6 +26,12 @@ test: setup
 
 quickstart: setup
 	$(OFFLINE) $(VENV)/bin/posenc sweep configs/quickstart.yaml
+
+# What a reader sees: the demo sweep's HTML report rendered in headless Chromium (needs chromium;
+# not part of CI). Another report: python docs/report_screenshot.py REPORT_DIR
+report-screenshot: setup
+	$(PY) tests/_report_runs.py runs/report-demo
+	$(OFFLINE) $(PY) docs/report_screenshot.py --runs runs/report-demo --out runs/report-demo/report
 
 clean-venv:
 	rm -rf $(VENV)

@@ -8,7 +8,7 @@ every language evaluated with that checkpoint: Hu et al. 2020, XTREME, §4). Def
   F1 and EM), else its main metric;
 * per run, the **mean over languages** is the unweighted mean over the languages it evaluated
   (the train language included, as in XTREME), and the **transfer gap** is the train language's
-  value minus the mean of the others (XTREME §5, "cross-lingual transfer gap");
+  value minus the mean of the others (the "cross-lingual transfer gap" of Hu et al. 2020);
 * every table cell is the **median over seeds** of the per-run quantity (the DIET paper's
   protocol: 5 seeds, median);
 * the **XTREME score** is the mean over tasks of each task's mean over languages of its score
@@ -45,6 +45,7 @@ PAPER_TABLE3 = [
     ("Wang et al. (2020) [Linformer] (k=256)", "input", "input", 63.6, "59.1 / 43.7", "48.9 / 34.0", "50.5 / 37.9", 48.2),
     ("DIET-ABS^LIN (k=256)", "per-head", "input", 64.4, "61.6 / 46.0", "52.2 / 37.0", "53.6 / 40.9", 50.8),
 ]
+XTREME_TASK_COUNT = 9  # Hu et al. 2020, Table 1: XNLI, PAWS-X, POS, NER, XQuAD, MLQA, TyDiQA-GoldP, BUCC, Tatoeba
 LONG_COLUMNS = ["encoding", "task", "seed", "run_dir", "language", "metric", "value", "trivial", "greater_is_better",
                 "protocol", "train_language"]
 
@@ -98,6 +99,13 @@ def _beats(values: pd.Series, trivial: float, greater: bool) -> bool:
     return bool((values > trivial).all() if greater else (values < trivial).all())
 
 
+def _above_trivial(long: pd.DataFrame) -> pd.Series:
+    """Per row: the value beats the trivial baseline (NaN where there is none)."""
+    beats = long["value"].where(long["greater_is_better"], -long["value"]) > \
+        long["trivial"].where(long["greater_is_better"], -long["trivial"])
+    return beats.where(long["trivial"].notna())
+
+
 def language_table(long: pd.DataFrame) -> pd.DataFrame:
     """One row per encoding × task × language × metric: n, median, min, max over seeds, the
     trivial baseline and whether every seed beats it."""
@@ -105,46 +113,46 @@ def language_table(long: pd.DataFrame) -> pd.DataFrame:
             "greater_is_better", "protocol"]
     if long.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (enc, task, lang, m), g in long.groupby(["encoding", "task", "language", "metric"], sort=False):
-        triv = g["trivial"].dropna()
-        greater = bool(g["greater_is_better"].iloc[0])
-        rows.append({"encoding": enc, "task": task, "language": lang, "metric": m, "n": len(g),
-                     "median": g["value"].median(), "min": g["value"].min(), "max": g["value"].max(),
-                     "trivial": triv.iloc[0] if len(triv) else math.nan,
-                     "beats_trivial": _beats(g["value"], triv.iloc[0], greater) if len(triv) else None,
-                     "greater_is_better": greater, "protocol": ", ".join(sorted(set(g["protocol"])))})
-    return pd.DataFrame(rows, columns=cols)
+    keys = ["encoding", "task", "language", "metric"]
+    g = long.assign(above=_above_trivial(long)).groupby(keys, sort=False)
+    out = g["value"].agg(n="count", median="median", min="min", max="max")
+    out["trivial"] = g["trivial"].first()
+    has = g["above"].count() > 0
+    out["beats_trivial"] = g["above"].agg(lambda a: bool(a.dropna().astype(bool).all())).where(has, None)
+    out["greater_is_better"] = g["greater_is_better"].first()
+    out["protocol"] = g["protocol"].agg(lambda p: ", ".join(sorted(set(p))))
+    return out.reset_index()[cols]
 
 
 def run_summaries(long: pd.DataFrame) -> pd.DataFrame:
-    """One row per run × metric: its mean over languages, its transfer gap, the languages used."""
+    """One row per run × metric: its mean over languages, its transfer gap (train language minus
+    the mean of the others), the languages used."""
     cols = ["encoding", "task", "seed", "run_dir", "metric", "mean", "gap", "languages", "trivial_mean",
             "greater_is_better", "protocol"]
     if long.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (run, m), g in long.groupby(["run_dir", "metric"], sort=False):
-        vals = g.set_index("language")["value"]
-        train = g["train_language"].iloc[0]
-        others = vals.drop(train, errors="ignore")
-        gap = vals[train] - others.mean() if train in vals.index and len(others) else math.nan
-        triv = g["trivial"]
-        rows.append({"encoding": g["encoding"].iloc[0], "task": g["task"].iloc[0], "seed": g["seed"].iloc[0],
-                     "run_dir": run, "metric": m, "mean": vals.mean(), "gap": gap,
-                     "languages": ",".join(vals.index), "trivial_mean": triv.mean() if triv.notna().all() else math.nan,
-                     "greater_is_better": bool(g["greater_is_better"].iloc[0]), "protocol": g["protocol"].iloc[0]})
-    return pd.DataFrame(rows, columns=cols)
+    keys = ["run_dir", "metric"]
+    is_train = long["language"] == long["train_language"]
+    g = long.assign(train_value=long["value"].where(is_train), is_train=is_train).groupby(keys, sort=False)
+    out = g[["encoding", "task", "seed", "greater_is_better", "protocol"]].first()
+    total, count = g["value"].sum(), g["value"].count()
+    out["mean"] = total / count
+    train, n_train = g["train_value"].sum(), g["is_train"].sum()
+    others = (count - n_train).where(lambda n: n > 0)
+    out["gap"] = (train - (total - train) / others).where(n_train > 0)
+    out["languages"] = g["language"].agg(",".join)
+    out["trivial_mean"] = g["trivial"].mean().where(g["trivial"].count() == count)
+    return out.reset_index()[cols]
 
 
-def task_table(long: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+def task_table(long: pd.DataFrame, selected: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per encoding × task × metric: medians over seeds of the mean over languages and of
     the transfer gap, seed std of the mean, the languages, what is missing, the protocol, and
     the train-language dev score that selected the checkpoint (median)."""
     cols = ["encoding", "task", "metric", "score_metric", "n", "mean", "mean_std", "gap", "n_languages", "languages",
-            "missing", "not_evaluated", "trivial_mean", "beats_trivial", "greater_is_better", "protocol",
+            "n_task_languages", "missing", "not_evaluated", "trivial_mean", "beats_trivial", "greater_is_better", "protocol",
             "protocol_note", "selection_median", "trained"]
-    per_run = run_summaries(long)
+    per_run = run_summaries(long) if per_run is None else per_run
     if per_run.empty:
         return pd.DataFrame(columns=cols)
     info = selected[has_zero_shot(selected)].set_index("run_dir")
@@ -164,6 +172,7 @@ def task_table(long: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
             "score_metric": score_metric(list(first["report_columns"] or []), first["main_metric"]),
             "n": len(g), "mean": g["mean"].median(), "mean_std": g["mean"].std(ddof=1), "gap": g["gap"].median(),
             "n_languages": len(evaluated), "languages": ",".join(evaluated),
+            "n_task_languages": len(set(declared) | set(evaluated) | set(missing)),
             "missing": "; ".join(f"{lang}: {why}" for lang, why in sorted(missing.items())),
             "not_evaluated": ",".join(x for x in declared if x not in evaluated and x not in missing),
             "trivial_mean": triv.iloc[0] if len(triv) else math.nan,
@@ -182,16 +191,15 @@ def task_scores(tasks: pd.DataFrame) -> pd.DataFrame:
     return tasks[tasks["metric"] == tasks["score_metric"]] if not tasks.empty else tasks
 
 
-def xtreme_scores(tasks: pd.DataFrame, all_tasks: list[str]) -> pd.DataFrame:
+def xtreme_scores(tasks: pd.DataFrame) -> pd.DataFrame:
     """Per encoding: the XTREME score over the zero-shot tasks it has (mean of the task means of
-    the score metric), how many of ``all_tasks`` that is, and which are missing."""
-    cols = ["encoding", "xtreme_score", "n_tasks", "tasks", "missing_tasks"]
+    the score metric) and which tasks those are (the benchmark has :data:`XTREME_TASK_COUNT`)."""
+    cols = ["encoding", "xtreme_score", "n_tasks", "tasks"]
     s = task_scores(tasks)
     rows = []
     for enc, g in s.groupby("encoding", sort=True):
         have = sorted(g["task"])
-        rows.append({"encoding": enc, "xtreme_score": g["mean"].mean(), "n_tasks": len(have), "tasks": ",".join(have),
-                     "missing_tasks": ",".join(t for t in all_tasks if t not in have)})
+        rows.append({"encoding": enc, "xtreme_score": g["mean"].mean(), "n_tasks": len(have), "tasks": ",".join(have)})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -213,14 +221,14 @@ def paper_average(tasks: pd.DataFrame, encoding: str) -> tuple[float, list[str]]
     return (float(np.mean(list(vals.values()))) if vals else math.nan), missing
 
 
-def comparisons(long: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
+def comparisons(long: pd.DataFrame, baseline: str | None, per_run: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each encoding against the baseline over seeds, per task on the score metric: the mean over
     languages (scope ``""``) and every language (scope = the language)."""
     from .sections.base import FINDING_COLUMNS
 
     if long.empty or baseline is None:
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    per_run = run_summaries(long)
+    per_run = run_summaries(long) if per_run is None else per_run
     rows = []
     for task, g in long.groupby("task", sort=True):
         cols = g.groupby("metric").size().index

@@ -256,8 +256,8 @@ def language_heatmap(cells: pd.DataFrame, path: Path, baseline: str) -> Plot | N
                  "the bar is the mean over languages; hatched: at or below the trivial baseline for at least one seed.")
 
 
-def offset_curves(bias: np.ndarray, max_offset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, curves [heads, offsets]) for the first layer of ``bias [layers, heads, L, L]``.
+def offset_curves(bias: np.ndarray, max_offset: int | None = None, layer: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, curves [heads, offsets]) for ``layer`` of ``bias [layers, heads, L, L]``.
 
     Offset = i − j (query − key). Each value is the mean of that diagonal, which for a relative
     encoding (constant diagonals) is the learned scalar itself."""
@@ -268,61 +268,112 @@ def offset_curves(bias: np.ndarray, max_offset: int | None = None) -> tuple[np.n
     k = L - 1 if max_offset is None else min(max_offset, L - 1)
     offsets = np.arange(-k, k + 1)
     # np.diagonal(offset=d) holds entries [i, i + d], i.e. i − j = −d
-    curves = np.stack([np.diagonal(b[0], offset=-o, axis1=-2, axis2=-1).mean(-1) for o in offsets], -1)
+    curves = np.stack([np.diagonal(b[layer], offset=-o, axis1=-2, axis2=-1).mean(-1) for o in offsets], -1)
     return offsets, curves
 
 
+def _robust_limit(values: np.ndarray, q: float = 99.0) -> float:
+    """Symmetric colour limit: the ``q``-th percentile of |values| (a few extreme entries, e.g. a
+    [CLS] row, must not wash out the rest)."""
+    v = np.abs(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v)]
+    return max(float(np.percentile(v, q)) if v.size else 0.0, 1e-12)
+
+
 def bias_vs_offset(bias: np.ndarray, path: Path, title: str, max_offset: int | None = None) -> Plot | None:
-    """Bias against offset i − j, one line per head of the first layer (paper Fig. 7 style)."""
+    """A relative bias against the offset i − j (paper Fig. 7 style): left, every layer and head as
+    a row of a heat map (structure across heads and layers at a glance); right, layer 0's heads as
+    curves with their mean in black."""
     b = np.asarray(bias, dtype=float)
-    offsets, curves = offset_curves(b, max_offset)
-    fig, (ax,) = _figure(1, panel=(6.5, 4.0))
-    for h in range(curves.shape[0]):
-        ax.plot(offsets, curves[h], lw=1, label=f"head {h}")
-    ax.set_xlabel("offset i − j (query − key)")
-    ax.set_ylabel("bias")
-    ax.set_title(title, fontsize=10)
-    if curves.shape[0] <= 16:
-        ax.legend(fontsize=7, ncols=2)
+    offsets, first = offset_curves(b, max_offset)
+    rows = np.concatenate([offset_curves(b, max_offset, layer)[1] for layer in range(b.shape[0])])
+    labels = [f"L{layer} h{h}" for layer in range(b.shape[0]) for h in range(b.shape[1])]
+    fig, (left, right) = _figure(2, ncols=2, panel=(5.2, max(3.6, 0.16 * len(labels) + 1.4)))
+    lim = _robust_limit(rows)
+    im = left.imshow(rows, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest",
+                     extent=(offsets[0] - 0.5, offsets[-1] + 0.5, len(labels) - 0.5, -0.5))
+    step = max(1, len(labels) // 24)
+    left.set_yticks(range(0, len(labels), step), labels[::step], fontsize=7)
+    left.axvline(0, color="0.3", lw=0.6, ls=":")
+    left.set_xlabel("offset i − j (query − key)")
+    left.set_title("every layer × head", fontsize=9)
+    fig.colorbar(im, ax=left, shrink=0.8, label="bias")
+    for h in range(first.shape[0]):
+        right.plot(offsets, first[h], lw=0.9, alpha=0.6, label=f"head {h}" if first.shape[0] <= 8 else None)
+    right.plot(offsets, first.mean(0), color="black", lw=2, label="mean over heads")
+    right.axhline(0, color="0.6", lw=0.6)
+    right.axvline(0, color="0.6", lw=0.6, ls=":")
+    right.set_xlabel("offset i − j (query − key)")
+    right.set_ylabel("bias")
+    right.set_title("layer 0", fontsize=9)
+    right.legend(fontsize=7, ncols=2)
+    fig.suptitle(title, fontsize=10)
     name = "bias_offset_" + _slug(title)
     return _save(fig, Path(path), name, f"{title}: bias vs offset",
-                 f"Layer 0 of {b.shape[0]}; one line per head; offset = query − key position.")
+                 f"{b.shape[0]} layer(s) × {b.shape[1]} heads; offset = query − key position. Left: each row one head "
+                 "(colour limits at the 99th percentile of |bias|); right: layer 0, one line per head, mean in black. "
+                 "Structure = a profile that varies smoothly with the offset (peaks near 0, left/right asymmetry); "
+                 "untrained biases look like noise.")
 
 
 def bias_heatmaps(bias: np.ndarray, path: Path, title: str, max_heads: int = 12) -> Plot | None:
-    """Heatmap of the position bias (e.g. DIET-ABS P_Q·P_Kᵀ) for each head of the first layer."""
+    """Heatmap of the position bias (e.g. DIET-ABS P_Q·P_Kᵀ) for each head of the first layer, on
+    one shared, symmetric colour scale (robust to a few extreme entries such as a [CLS] row)."""
     b = np.asarray(bias, dtype=float)
     if b.ndim != 4:
         raise ValueError(f"bias must be [layers, heads, L, L], got shape {b.shape}")
     heads = min(b.shape[1], max_heads)
-    fig, axes = _figure(heads, ncols=4, panel=(3.0, 2.8))
+    fig, axes = _figure(heads, ncols=4, panel=(3.0, 2.7))
+    lim = _robust_limit(b[0, :heads])
     for h, ax in enumerate(axes):
-        im = ax.imshow(b[0, h], cmap="viridis", aspect="equal")
+        im = ax.imshow(b[0, h], cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="equal", interpolation="nearest")
         ax.set_title(f"head {h}", fontsize=9)
         ax.set_xlabel("key j", fontsize=8)
         ax.set_ylabel("query i", fontsize=8)
-        fig.colorbar(im, ax=ax, shrink=0.7)
+    fig.colorbar(im, ax=list(axes), shrink=0.7, label="bias")
     fig.suptitle(title, fontsize=10)
     return _save(fig, Path(path), "bias_heatmap_" + _slug(title), f"{title}: position bias heatmaps",
-                 f"Layer 0 of {b.shape[0]}, heads 0–{heads - 1}; entry (i, j) is the bias added to query i's logit for key j.")
+                 f"Layer 0 of {b.shape[0]}, heads 0–{heads - 1}; entry (i, j) is the bias added to query i's logit for "
+                 "key j; one colour scale for all heads, limits at the 99th percentile of |bias|. A band along the "
+                 "diagonal = attention prefers nearby tokens.")
+
+
+def similarity_by_distance(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distances 1..L−1, mean cosine similarity of position pairs at each distance |i − j|)."""
+    L = len(sim)
+    d = np.arange(1, L)
+    return d, np.array([np.diagonal(sim, offset=k).mean() for k in d])
 
 
 def cosine_similarity_map(weight: np.ndarray, path: Path, title: str, length: int | None = None) -> Plot | None:
-    """Cosine similarity between the rows (positions) of an absolute position table (paper Fig. 5)."""
+    """Cosine similarity between the rows (positions) of an absolute position table (paper Fig. 5),
+    beside its mean over pairs at each distance |i − j| (how fast neighbours stop looking alike)."""
     w = np.asarray(weight, dtype=float)
     if w.ndim != 2 or len(w) == 0:
         return None
     w = w[:length] if length else w
     unit = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
     sim = unit @ unit.T
-    fig, (ax,) = _figure(1, panel=(5.0, 4.3))
-    im = ax.imshow(sim, cmap="RdBu_r", vmin=-1, vmax=1)
-    fig.colorbar(im, ax=ax)
+    fig, (ax, curve) = _figure(2, ncols=2, panel=(4.6, 4.0))
+    off = sim[~np.eye(len(sim), dtype=bool)]
+    lim = _robust_limit(off) if off.size else 1.0
+    im = ax.imshow(sim, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="cosine")
     ax.set_xlabel("position")
     ax.set_ylabel("position")
-    ax.set_title(title, fontsize=10)
+    ax.set_title("cosine similarity", fontsize=9)
+    if len(sim) > 1:
+        d, mean = similarity_by_distance(sim)
+        curve.plot(d, mean, color="C0", marker=".", ms=3)
+        curve.axhline(0, color="0.6", lw=0.6)
+        curve.set_xlabel("distance |i − j|")
+        curve.set_ylabel("mean cosine similarity")
+        curve.set_title("by distance", fontsize=9)
+    fig.suptitle(title, fontsize=10)
     return _save(fig, Path(path), "cosine_" + _slug(title), f"{title}: position-embedding cosine similarity",
-                 f"Cosine similarity of the first {len(w)} rows of the input position table.")
+                 f"Cosine similarity of the first {len(w)} rows of the input position table (colour limits at the 99th "
+                 "percentile of the off-diagonal values) and its mean at each distance: a trained table shows "
+                 "similarity falling with distance; an untrained one is flat near 0.")
 
 
 def is_translation_invariant(bias: np.ndarray, rtol: float = 1e-4) -> bool:

@@ -23,13 +23,6 @@ DEFINITIONS = (
     "A task with several metrics (span QA: F1 / EM) enters averages with their mean.")
 
 
-def _registered_zero_shot_tasks() -> list[str]:
-    """Every registered task evaluated per language (the XTREME score's full set)."""
-    from ...tasks import get_task, list_tasks
-
-    return [n for n in list_tasks() if get_task(n).is_multilingual]
-
-
 def _cell_marks(findings: pd.DataFrame) -> dict:
     """(encoding, task, scope) -> ▲/▼ for clear differences."""
     out = {}
@@ -49,9 +42,10 @@ class _Tables:
     def __init__(self, report):
         self.long = xl.long_table(report.selected)
         self.langs = xl.language_table(self.long)
-        self.tasks = xl.task_table(self.long, report.selected)
+        per_run = xl.run_summaries(self.long)
+        self.tasks = xl.task_table(self.long, report.selected, per_run)
         self.scores = xl.task_scores(self.tasks)
-        self.findings = compare.mark_clear(xl.comparisons(self.long, report.baseline))
+        self.findings = compare.mark_clear(xl.comparisons(self.long, report.baseline, per_run))
         self.marks = _cell_marks(self.findings)
         self.encodings = ([report.baseline] if report.baseline in set(self.tasks["encoding"]) else []) + sorted(
             e for e in self.tasks["encoding"].unique() if e != report.baseline)
@@ -101,17 +95,17 @@ def _language_block(t: _Tables, task: str, report) -> Block:
         text.append(f"Missing languages (requested, not evaluated): {missing}.")
     skipped = sorted({x for s in tasks["not_evaluated"] for x in s.split(",") if x})
     if skipped:
-        text.append(f"Not requested: {', '.join(skipped)} (the task has {len(skipped) + int(first['n_languages'])}"
-                    f"{'+' if missing else ''} languages; averages over a subset are not comparable with full ones).")
+        text.append(f"Not requested: {', '.join(skipped)} (the task has {int(first['n_task_languages'])} languages; "
+                    "averages over a subset are not comparable with full ones).")
     if tasks["languages"].nunique() > 1:
         text.append("Encodings were evaluated on different language sets: their means are not comparable.")
     return Block(f"zs_{task}", f"{task}: zero-shot per language", text, pd.DataFrame(rows))
 
 
-def _overview(t: _Tables, all_tasks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _overview(t: _Tables) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(display, tidy) overview: per encoding the mean over languages of each task, XTREME score,
     the paper's 7-number average."""
-    xs = xl.xtreme_scores(t.tasks, all_tasks).set_index("encoding")
+    xs = xl.xtreme_scores(t.tasks).set_index("encoding")
     rows, tidy = [], []
     for enc in t.encodings:
         s = t.scores[t.scores["encoding"] == enc].set_index("task")
@@ -127,12 +121,12 @@ def _overview(t: _Tables, all_tasks: list[str]) -> tuple[pd.DataFrame, pd.DataFr
                 (f" {TRIVIAL}" if is_false(r["beats_trivial"]) else "")
         avg, missing = xl.paper_average(t.tasks, enc)
         x = xs.loc[enc] if enc in xs.index else None
-        row["XTREME score"] = f"{num(x['xtreme_score'], True)} ({int(x['n_tasks'])}/{len(all_tasks)})" if x is not None else "–"
+        row["XTREME score"] = f"{num(x['xtreme_score'], True)} ({int(x['n_tasks'])}/{xl.XTREME_TASK_COUNT})" \
+            if x is not None else "–"
         row["Paper avg (7)"] = f"{num(avg, True)} ({7 - len(missing)}/7)"
         rows.append(row)
         tidy.append({"encoding": enc, "xtreme_score": x["xtreme_score"] if x is not None else None,
-                     "xtreme_tasks": x["tasks"] if x is not None else "", "xtreme_missing_tasks": x["missing_tasks"]
-                     if x is not None else "", "paper_avg": avg, "paper_avg_n": 7 - len(missing),
+                     "xtreme_tasks": x["tasks"] if x is not None else "", "paper_avg": avg, "paper_avg_n": 7 - len(missing),
                      "paper_avg_missing": ", ".join(missing)})
     return pd.DataFrame(rows), pd.DataFrame(tidy)
 
@@ -171,8 +165,7 @@ class CrossLingualSection(ReportSection):
 
     def build(self, report, plot_dir) -> Part:
         t = _Tables(report)
-        all_tasks = _registered_zero_shot_tasks()
-        overview, tidy = _overview(t, all_tasks)
+        overview, tidy = _overview(t)
         figures = []
         if plot_dir is not None:
             fig = plots.language_heatmap(self._heat_cells(t), plot_dir / "languages.png", report.baseline)
@@ -181,8 +174,8 @@ class CrossLingualSection(ReportSection):
         offline = [r["task"] for _, r in protocols.iterrows() if "offline" in r["protocol"]]
         text = [DEFINITIONS,
                 f"XTREME score: mean over tasks of each task's mean over languages (Hu et al. 2020, Table 2 'Avg'; "
-                f"span QA counts the mean of F1 and EM), over the zero-shot tasks present of the {len(all_tasks)} "
-                "registered; with fewer tasks it is not the benchmark's score. Paper avg (7): XNLI accuracy plus F1 and "
+                f"span QA counts the mean of F1 and EM), over the zero-shot tasks present (XTREME has "
+                f"{xl.XTREME_TASK_COUNT}); over fewer tasks it is not the benchmark's score. Paper avg (7): XNLI accuracy plus F1 and "
                 "EM of XQuAD, MLQA and TyDiQA-GoldP (Chen et al. 2021, Table 3 'Avg'), over those present.",
                 "Protocol per task: " + "; ".join(f"{r['task']}: {r['protocol']}" for _, r in protocols.iterrows())
                 + "." + (f" Offline-substitute numbers ({', '.join(offline)}) do not follow the paper's training data "
