@@ -46,7 +46,7 @@ from .registry import Registry, UnknownNameError
 __version__ = "0.1.0"
 
 # Registration with transformers is the one import-time side effect: without it, a fresh process
-# cannot load a saved posenc model through the Auto classes.
+# cannot load a saved posenc model through the Auto classes (docs/training.md, "Pitfalls of the stack").
 AutoConfig.register(PosencConfig.model_type, PosencConfig, exist_ok=True)
 AutoModel.register(PosencConfig, PosencModel, exist_ok=True)
 AutoModelForMaskedLM.register(PosencConfig, PosencForMaskedLM, exist_ok=True)
