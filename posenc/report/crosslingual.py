@@ -47,7 +47,7 @@ PAPER_TABLE3 = [
 ]
 XTREME_TASK_COUNT = 9  # Hu et al. 2020, Table 1: XNLI, PAWS-X, POS, NER, XQuAD, MLQA, TyDiQA-GoldP, BUCC, Tatoeba
 LONG_COLUMNS = ["encoding", "task", "seed", "run_dir", "language", "metric", "value", "trivial", "greater_is_better",
-                "protocol", "train_language"]
+                "protocol", "train_language", "examples"]
 
 
 def has_zero_shot(runs: pd.DataFrame) -> pd.Series:
@@ -91,7 +91,7 @@ def long_table(selected: pd.DataFrame) -> pd.DataFrame:
                              "trivial": float(t) if isinstance(t, (int, float)) else math.nan,
                              "greater_is_better": bool(r["greater_is_better"]),
                              "protocol": z.get("protocol") or r.get("protocol") or "paper",
-                             "train_language": z.get("train_language") or "en"})
+                             "train_language": z.get("train_language") or "en", "examples": mets.get("eval_examples")})
     return pd.DataFrame(rows, columns=LONG_COLUMNS)
 
 
@@ -110,7 +110,7 @@ def language_table(long: pd.DataFrame) -> pd.DataFrame:
     """One row per encoding × task × language × metric: n, median, min, max over seeds, the
     trivial baseline and whether every seed beats it."""
     cols = ["encoding", "task", "language", "metric", "n", "median", "min", "max", "trivial", "beats_trivial",
-            "greater_is_better", "protocol"]
+            "greater_is_better", "protocol", "examples"]
     if long.empty:
         return pd.DataFrame(columns=cols)
     keys = ["encoding", "task", "language", "metric"]
@@ -121,6 +121,7 @@ def language_table(long: pd.DataFrame) -> pd.DataFrame:
     out["beats_trivial"] = g["above"].agg(lambda a: bool(a.dropna().astype(bool).all())).where(has, None)
     out["greater_is_better"] = g["greater_is_better"].first()
     out["protocol"] = g["protocol"].agg(lambda p: ", ".join(sorted(set(p))))
+    out["examples"] = g["examples"].max()
     return out.reset_index()[cols]
 
 

@@ -55,15 +55,17 @@ def signed(v, percent: bool = False, decimals: int = 1) -> str:
     return text.replace("-", "−")
 
 
-def ratio_text(r) -> str:
-    """A time ratio as a change: 1.13 -> ``+13%``; NaN -> '–'."""
+def ratio_text(r, decimals: int = 0) -> str:
+    """A ratio as a change: 1.13 -> ``+13%`` (``decimals`` after the point); NaN -> '–'."""
     try:
         f = float(r)
     except (TypeError, ValueError):
         return "–"
     if math.isnan(f):
         return "–"
-    return "±0%" if abs(f - 1) < 0.005 else f"{100 * (f - 1):+.0f}%".replace("-", "−")
+    if abs(f - 1) < 0.5 * 10 ** -(decimals + 2):
+        return "±0%"
+    return f"{100 * (f - 1):+.{decimals}f}%".replace("-", "−")
 
 
 def capitalised(text: str) -> str:

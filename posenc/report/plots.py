@@ -207,7 +207,7 @@ def language_heatmap(cells: pd.DataFrame, path: Path, baseline: str) -> Plot | N
     better, red: worse, whatever the metric's direction); hatched: at or below the trivial baseline.
 
     ``cells``: task, metric, encoding, column (a language or "mean"), median, trivial_hit (bool),
-    greater_is_better, percent."""
+    greater_is_better, percent, and optionally mark (▲/▼ for a clear difference)."""
     if cells.empty:
         return None
     from matplotlib.patches import Rectangle
@@ -238,7 +238,7 @@ def language_heatmap(cells: pd.DataFrame, path: Path, baseline: str) -> Plot | N
             if r["encoding"] not in encs:
                 continue
             y, x = encs.index(r["encoding"]), cols.index(r["column"])
-            ax.text(x, y, f"{scale * r['median']:.1f}", ha="center", va="center", fontsize=8,
+            ax.text(x, y, f"{scale * r['median']:.1f}{r.get('mark') or ''}", ha="center", va="center", fontsize=8,
                     color="black" if abs(r["delta"]) < 0.6 * lim or r["encoding"] == baseline else "white",
                     fontweight="bold" if r["column"] == "mean" else "normal")
             if bool(r["trivial_hit"]):
@@ -252,8 +252,9 @@ def language_heatmap(cells: pd.DataFrame, path: Path, baseline: str) -> Plot | N
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="difference from baseline, points (better →)")
     return _save(fig, path, "languages", "Zero-shot results per language",
                  "Each cell: median over seeds (×100 for metrics in [0, 1]); colour: difference from the baseline "
-                 f"({baseline}, first row) in the metric's better direction (blue better, red worse); the column after "
-                 "the bar is the mean over languages; hatched: at or below the trivial baseline for at least one seed.")
+                 f"({baseline}, first row) in the metric's better direction (blue better, red worse); ▲/▼: clearly "
+                 "better/worse; the column after the bar is the mean over languages; hatched: at or below the trivial "
+                 "baseline for at least one seed.")
 
 
 def offset_curves(bias: np.ndarray, max_offset: int | None = None, layer: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -90,6 +90,10 @@ def _language_block(t: _Tables, task: str, report) -> Block:
         text.append(f"Protocol: {first['protocol']} — {first['protocol_note']}.")
     else:
         text.append(f"Protocol: {first['protocol']}.")
+    sizes = langs.groupby("language", sort=False)["examples"].max().dropna()
+    if len(sizes):
+        text.append("Examples per language: " + ", ".join(f"{lang} {int(sizes[lang])}" for lang in order if lang in sizes)
+                    + " (small sets: a difference of a few points can be noise of the test set, not of the seeds).")
     missing = "; ".join(sorted({m for m in tasks["missing"] if m}))
     if missing:
         text.append(f"Missing languages (requested, not evaluated): {missing}.")
@@ -192,7 +196,9 @@ class CrossLingualSection(ReportSection):
         heads, flags = [], []
         for _, r in t.scores.iterrows():
             pct = is_percent(r["metric"], [r["mean"]])
-            heads.append({"encoding": r["encoding"], "task": r["task"], "metric": f"{r['metric']}, mean of {r['n_languages']} languages",
+            parts = [m for m in dict.fromkeys(t.langs.loc[t.langs["task"] == r["task"], "metric"]) if m != "combined"]
+            what = f"mean of {' and '.join(parts)}" if r["metric"] == "combined" else r["metric"]
+            heads.append({"encoding": r["encoding"], "task": r["task"], "metric": f"{what}, mean of {r['n_languages']} languages",
                           "median": r["mean"], "std": r["mean_std"], "n": int(r["n"]),
                           "greater_is_better": bool(r["greater_is_better"]), "percent": pct,
                           "trivial": is_false(r["beats_trivial"])})
@@ -223,10 +229,12 @@ class CrossLingualSection(ReportSection):
                 if lang in by.index:
                     rows.append({"task": s["task"], "metric": s["metric"], "encoding": s["encoding"], "column": lang,
                                  "median": by.loc[lang, "median"], "trivial_hit": is_false(by.loc[lang, "beats_trivial"]),
-                                 "greater_is_better": s["greater_is_better"], "percent": pct})
+                                 "greater_is_better": s["greater_is_better"], "percent": pct,
+                                 "mark": t.marks.get((s["encoding"], s["task"], lang), "")})
             rows.append({"task": s["task"], "metric": s["metric"], "encoding": s["encoding"], "column": "mean",
                          "median": s["mean"], "trivial_hit": is_false(s["beats_trivial"]),
-                         "greater_is_better": s["greater_is_better"], "percent": pct})
+                         "greater_is_better": s["greater_is_better"], "percent": pct,
+                         "mark": t.marks.get((s["encoding"], s["task"], ""), "")})
         return pd.DataFrame(rows)
 
 

@@ -22,7 +22,7 @@ class CostSection(ReportSection):
 
     def build(self, report, plot_dir) -> Part:
         costs = speed.report_costs(report)
-        rows = [{"Encoding": r["encoding"], "Params vs base": ratio_text(r["params_ratio"]),
+        rows = [{"Encoding": r["encoding"], "Params vs base": ratio_text(r["params_ratio"], 1),
                  "Step time vs base": ratio_text(r["ratio"]), "Timed by": r["where"]} for _, r in costs.iterrows()]
         if report.bench is not None:
             text = [f"Step times from the `posenc bench` CSV {report.bench_path}: every model timed round-robin in one "

@@ -29,7 +29,7 @@ def _cost_text(cost) -> str:
         return ""
     parts = []
     if pd.notna(cost["params_ratio"]):
-        parts.append(f"parameters {ratio_text(cost['params_ratio'])}")
+        parts.append(f"parameters {ratio_text(cost['params_ratio'], 1)}")
     if pd.notna(cost["ratio"]):
         parts.append(f"step time {ratio_text(cost['ratio'])} ({cost['where']})")
     elif cost["controlled"]:
@@ -85,12 +85,22 @@ def encoding_lines(findings: pd.DataFrame, costs: pd.DataFrame, baseline: str) -
 
 
 def flag_line(flags: pd.DataFrame) -> str:
+    """Numbers at or below the trivial baseline, grouped by task: which encodings, how many cells."""
     if flags.empty:
         return "No reported number is at or below its task's trivial baseline."
-    items = [f"{r['encoding']} on {_where(r)} ({num(r['median'], bool(r['percent']))} vs trivial "
-             f"{num(r['trivial'], bool(r['percent']))}; {int(r['seeds_not_above'])} of {int(r['n'])} seeds)"
-             for _, r in flags.iterrows()]
-    return f"At or below the trivial baseline ({TRIVIAL}), {len(items)} number(s): {_listing(items)}."
+    items = []
+    for task, g in flags.groupby("task", sort=False):
+        encs = sorted(set(g["encoding"]))
+        who = ", ".join(encs) if len(encs) <= 2 else f"{len(encs)} encodings"
+        scoped = g[g["scope"] != ""]
+        where = f", in {len(scoped)} language cell(s)" if len(scoped) else ""
+        if len(g) == 1:
+            r = g.iloc[0]
+            where += (f": {num(r['median'], bool(r['percent']))} vs trivial {num(r['trivial'], bool(r['percent']))}, "
+                      f"{int(r['seeds_not_above'])} of {int(r['n'])} seeds")
+        items.append(f"{task} ({who}{where})")
+    return (f"At or below the trivial baseline ({TRIVIAL}): {_listing(items)}. These numbers say the model did not learn "
+            "the task; they cannot rank encodings.")
 
 
 def column_legend(heads: pd.DataFrame) -> str:
@@ -127,7 +137,7 @@ def headline_table(heads: pd.DataFrame, findings: pd.DataFrame, costs: pd.DataFr
             mark = marks.get((enc, task), "")
             row[label] = num(r["median"], pct) + (f" {mark}" if mark else "") + (f" {TRIVIAL}" if bool(r["trivial"]) else "")
         if not cost.empty and enc in cost.index:
-            row["Params"] = ratio_text(cost.loc[enc, "params_ratio"]) if enc != baseline else "ref."
+            row["Params"] = ratio_text(cost.loc[enc, "params_ratio"], 1) if enc != baseline else "ref."
             row["Step time" + (" (uncontrolled)" if uncontrolled else "")] = \
                 ratio_text(cost.loc[enc, "ratio"]) if enc != baseline else "ref."
         rows.append(row)
