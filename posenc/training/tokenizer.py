@@ -6,8 +6,8 @@ Both trained kinds come back as a transformers fast tokenizer with BERT's specia
 ``token_type_ids``, so ``save_pretrained(run_dir)`` + ``AutoTokenizer.from_pretrained(run_dir)``
 round-trips. The SentencePiece model is converted to a ``tokenizers`` Unigram model with its
 exact pieces and scores, or to a BPE model with its pieces and merges in SentencePiece's merge
-order (transformers' spm classes silently ignore ``vocab_file`` in v5); the original
-``spiece.model`` is saved beside it for reference.
+order (transformers' spm classes silently ignore ``vocab_file`` in v5, see docs/training.md); the
+original ``spiece.model`` is saved beside it for reference.
 """
 
 from __future__ import annotations
