@@ -27,6 +27,7 @@ from .mlm import SeededMLMCollator
 from .models import build_config, resolve_pretrained
 from .recipe import open_run
 from .tokenizer import build_tokenizer, check_for_mlm, load_tokenizer
+from .unigram import unigram_entropy
 
 
 def default_run_dir(cfg) -> Path:
@@ -46,7 +47,7 @@ def _tokenizer(cfg: PretrainConfig, acc, run_dir: Path, text_ds):
                 from .config import CorpusSection
                 texts = load_text(CorpusSection(files=t.files))
             tok = build_tokenizer(t.train, iter_texts(texts, t.max_lines), t.vocab_size, t.lowercase,
-                                  save_model_to=tok_dir)
+                                  save_model_to=tok_dir, model_type=t.model_type)
         tok.save_pretrained(tok_dir)
     acc.wait_for_everyone()
     tok = load_tokenizer(str(tok_dir))
@@ -135,6 +136,7 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
         return run.finish(run.results(
             model, state, task="mlm", main_metric="loss", greater_is_better=False,
             initial={"step": 0, "metrics": state.initial}, tokens_seen=state.tokens, train_blocks=len(train_ds),
-            eval_blocks=len(eval_ds), seq_len=cfg.mlm.seq_len))
+            eval_blocks=len(eval_ds), seq_len=cfg.mlm.seq_len,
+            unigram_entropy=unigram_entropy(train_ds, tokenizer.all_special_ids)))  # nats/token: context-free MLM loss
 
 
