@@ -404,3 +404,20 @@ def test_qa_answers_off_their_context_are_counted_and_reported(tmp_path):
     assert len(data.languages["de"]) == 121 and "file is empty" in data.missing["zh"]
     with pytest.raises(TaskDataError, match=r"language 'zh'.*xquad\.zh\.json: file is empty"):
         load_task_data(spec, "local", root, languages=["de", "zh"])
+
+
+@pytest.mark.parametrize("name", ["quickstart", "paper"])
+def test_xtreme_sweeps_plan(name):
+    """The XTREME sweeps expand: every encoding × task × seed (× lr), task files relative to the sweep."""
+    from posenc.sweep.config import load_sweep
+    from posenc.sweep.plan import expand
+
+    sweep = load_sweep(REPO / "configs" / "xtreme" / f"{name}.yaml")
+    plan = expand(sweep)
+    tasks = {Path(r.config.task).stem for r in plan.finetune_runs}
+    assert len(plan.pretrain_runs) == len(sweep.encodings) >= 3
+    assert len(plan.finetune_runs) == len(sweep.encodings) * len(sweep.tasks) * len(sweep.seeds) * max(
+        1, len(sweep.learning_rates))
+    assert {"xnli", "xquad"} <= tasks and tasks & {"panx", "udpos"}
+    for run in plan.finetune_runs:
+        get_task(run.config.task)  # a task name or a task file that loads

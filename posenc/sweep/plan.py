@@ -131,7 +131,10 @@ def expand(sweep: SweepConfig) -> Plan:
     if pre_base is not None and pre_base["tokenizer"].get("train"):
         plan.shared_tokenizer = out / "tokenizer"
         plan.tokenizer_recipe = {"tokenizer": pre_base["tokenizer"], "corpus": pre_base["corpus"]}
-        pre_base = _with(pre_base, tokenizer__train=None, tokenizer__load=str(plan.shared_tokenizer))
+        # the runs load the shared tokenizer (trained once from tokenizer_recipe): training-only keys
+        # (a SentencePiece model_type) go back to their defaults, as a `load:` config must have them
+        pre_base = _with(pre_base, tokenizer__train=None, tokenizer__model_type="unigram",
+                         tokenizer__load=str(plan.shared_tokenizer))
     for index, entry in enumerate(sweep.encodings):
         pre_label = encoding_label(entry.position, entry.segment)
         if entry.from_:  # an existing model: nothing to pre-train
