@@ -410,14 +410,20 @@ def test_qa_answers_off_their_context_are_counted_and_reported(tmp_path):
 def test_xtreme_sweeps_plan(name):
     """The XTREME sweeps expand: every encoding × task × seed (× lr), task files relative to the sweep."""
     from posenc.sweep.config import load_sweep
-    from posenc.sweep.plan import expand
+    from posenc.sweep.plan import expand, task_file
+
+    def plan_task(task, sweep):
+        return task_file(task, Path(sweep.source).parent)
 
     sweep = load_sweep(REPO / "configs" / "xtreme" / f"{name}.yaml")
     plan = expand(sweep)
     tasks = {Path(r.config.task).stem for r in plan.finetune_runs}
-    assert len(plan.pretrain_runs) == len(sweep.encodings) >= 3
-    assert len(plan.finetune_runs) == len(sweep.encodings) * len(sweep.tasks) * len(sweep.seeds) * max(
-        1, len(sweep.learning_rates))
+    pretrained = {(json.dumps(e.position, sort_keys=True), json.dumps(e.segment)) for e in sweep.encodings}
+    assert len(plan.pretrain_runs) == len(pretrained) >= 3  # entries differing only at fine-tuning share one
+    trained = [t for t in sweep.tasks if get_task(plan_task(t, sweep)).task_kind.trains]
+    grid = len(sweep.seeds) * max(1, len(sweep.learning_rates))
+    # a task evaluated without fine-tuning (retrieval) gets one run per encoding, not a seed × lr grid
+    assert len(plan.finetune_runs) == len(sweep.encodings) * (len(trained) * grid + len(sweep.tasks) - len(trained))
     assert {"xnli", "xquad"} <= tasks and tasks & {"panx", "udpos"}
     for run in plan.finetune_runs:
         get_task(run.config.task)  # a task name or a task file that loads

@@ -109,6 +109,12 @@ def task_file(task: str, base_dir: Path) -> str:
     return task
 
 
+def _trains(task: str) -> bool:
+    from posenc.tasks import get_task
+
+    return get_task(task).task_kind.trains
+
+
 def expand(sweep: SweepConfig) -> Plan:
     """The full, ordered run list: each encoding's pre-training, then its fine-tunes. Raises
     ConfigError (file:line, naming the entries) for unknown tasks, two entries that would share run
@@ -152,8 +158,12 @@ def expand(sweep: SweepConfig) -> Plan:
         for task in sweep.tasks:
             task_tag = slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
             task_base = ft_task_base.get(task, ft_base)
-            for lr in sweep.learning_rates or [task_base["train"]["lr"]]:  # empty grid: the task's own lr
-                for seed in sweep.seeds:
+            lrs = sweep.learning_rates or [task_base["train"]["lr"]]  # empty grid: the task's own lr
+            seeds = sweep.seeds
+            if not _trains(task_file(task, base_dir)):  # evaluated as pre-trained (retrieval): one run is all
+                lrs, seeds = lrs[:1], seeds[:1]
+            for lr in lrs:
+                for seed in seeds:
                     name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
                     cfg = config_from_dict(_with(
                         task_base, task=task_file(task, base_dir), seed=seed, train__lr=lr, name=name.replace("/", "_"),
