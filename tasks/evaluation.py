@@ -46,6 +46,8 @@ class EvalSet:
         from .encoding import tokenize_task
 
         kind = spec.task_kind
+        if language is None and spec.is_multilingual:
+            language = spec.train_language  # the English sets of a multilingual task (MLQA's normalisation)
         if features is None:
             features = tokenize_task(spec, datasets.DatasetDict({"eval": examples}), tokenizer, max_length,
                                      training=False, cache_dir=cache_dir)["eval"]

@@ -80,6 +80,9 @@ def load_task_data(spec: TaskSpec, source: str, data_dir: str | Path | None = No
         caught = [str(w.message) for w in seen if issubclass(w.category, TaskDataWarning)]
     for message in caught:
         print(f"warning: {message}", flush=True)
+    for key, rep in reports.items():  # what a reader repaired or dropped: counted, and said
+        print(f"note: {rep['path']}: {rep['fixed']} repaired, {rep['skipped']} dropped "
+              f"({', '.join(f'{k} {v}' for k, v in rep['counts'].items() if v) or 'see messages'})", flush=True)
     train = _cap(spec, dsd[spec.train_split], max_train_examples) if trains else None
     protocol, note = protocol_of(spec, source)
     return TaskData(spec, train, {s: _cap(spec, dsd[s], max_eval_examples) for s in spec.eval_splits},

@@ -351,3 +351,79 @@ def test_tokenised_evaluation_sets_are_cached(tmp_path, encoder):
     assert again["input_ids"][:5] == first["input_ids"][:5]
     other = tokenize_task("xnli", dsd, tok, 32, cache_dir=tmp_path)["test.de"]  # another length: new features
     assert Path(other.cache_files[0]["filename"]) != path
+
+
+def test_cli_names_the_missing_language_file_without_a_traceback(tmp_path, encoder):
+    import subprocess
+    import sys
+
+    from _training_helpers import ENV
+
+    root = _xnli_copy(tmp_path, ["en"])
+    cmd = [sys.executable, "-m", "posenc", "finetune", str(CONFIG), "task=xnli", f"model.from={encoder}",
+           "data.source=local", f"data.dir={root}", "data.languages=[en,de]", f"output_dir={tmp_path}", "name=cli"]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "task 'xnli', language 'de'" in proc.stderr and "dev-de.tsv" in proc.stderr
+    assert "--skip-missing-languages" in proc.stderr
+
+
+def test_hub_source_offline_says_what_failed_and_the_local_alternative(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(TaskDataError) as e:
+        load_task("panx", source="hub", splits=["test.de"])
+    msg = str(e.value)
+    assert "'google/xtreme' (config 'PAN-X.de', split 'test')" in msg and "offline mode is on" in msg
+    with pytest.raises(TaskDataError, match="'nyu-mll/glue' \\(config 'mnli', split 'train'\\)"):
+        load_task("xnli", source="hub", splits=["train"])  # XNLI trains on MNLI (the paper protocol)
+
+
+def _squad_file(path: Path, qas: list[tuple[str, str, int]], context: str) -> None:
+    """One SQuAD v1.1 paragraph: (question, answer, answer_start) per question."""
+    questions = [{"id": f"q{n}", "question": q, "answers": [{"text": a, "answer_start": s}]}
+                 for n, (q, a, s) in enumerate(qas)]
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": questions}]}]}))
+
+
+def test_qa_answers_off_their_context_are_counted_and_reported(tmp_path):
+    """An answer_start that misses its text is repaired (nearest occurrence) by the reader, and
+    the run records how many; an empty language file is an error naming it."""
+    root = tmp_path / "download"
+    (root / "tydiqa").mkdir(parents=True)
+    (root / "xquad").mkdir()
+    shutil.copy(bundled_dir("xtreme") / "tydiqa" / "tydiqa.goldp.en.train.json.gz", root / "tydiqa")
+    context = "Berlin is the capital of Germany. Paris is the capital of France."
+    qas = [("capital of France?", "Paris", context.index("Paris"))] * 120 + [("capital of Germany?", "Berlin", 5)]
+    _squad_file(root / "xquad" / "xquad.de.json", qas, context)
+    (root / "xquad" / "xquad.zh.json").write_text("")
+    spec = get_task("xquad")
+    data = load_task_data(spec, "local", root, languages=["de", "zh"], skip_missing=True)
+    [report] = [r for k, r in data.reports.items() if k == "test.de"]
+    assert report["fixed"] == 1 and report["counts"]["answers_mismatched"] == 1
+    assert len(data.languages["de"]) == 121 and "file is empty" in data.missing["zh"]
+    with pytest.raises(TaskDataError, match=r"language 'zh'.*xquad\.zh\.json: file is empty"):
+        load_task_data(spec, "local", root, languages=["de", "zh"])
+
+
+@pytest.mark.parametrize("name", ["quickstart", "paper"])
+def test_xtreme_sweeps_plan(name):
+    """The XTREME sweeps expand: every encoding × task × seed (× lr), task files relative to the sweep."""
+    from posenc.sweep.config import load_sweep
+    from posenc.sweep.plan import expand, task_file
+
+    def plan_task(task, sweep):
+        return task_file(task, Path(sweep.source).parent)
+
+    sweep = load_sweep(REPO / "configs" / "xtreme" / f"{name}.yaml")
+    plan = expand(sweep)
+    tasks = {Path(r.config.task).stem for r in plan.finetune_runs}
+    pretrained = {(json.dumps(e.position, sort_keys=True), json.dumps(e.segment)) for e in sweep.encodings}
+    assert len(plan.pretrain_runs) == len(pretrained) >= 3  # entries differing only at fine-tuning share one
+    trained = [t for t in sweep.tasks if get_task(plan_task(t, sweep)).task_kind.trains]
+    grid = len(sweep.seeds) * max(1, len(sweep.learning_rates))
+    # a task evaluated without fine-tuning (retrieval) gets one run per encoding, not a seed × lr grid
+    assert len(plan.finetune_runs) == len(sweep.encodings) * (len(trained) * grid + len(sweep.tasks) - len(trained))
+    assert {"xnli", "xquad"} <= tasks and tasks & {"panx", "udpos"}
+    for run in plan.finetune_runs:
+        get_task(run.config.task)  # a task name or a task file that loads

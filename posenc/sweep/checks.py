@@ -30,12 +30,17 @@ def _where(sweep: SweepConfig, key: str) -> str:
 
 
 def check_tasks(sweep: SweepConfig) -> None:
+    from pathlib import Path
+
     from posenc.tasks import get_task
 
+    from .plan import task_file
+
     problems = []
+    base = Path(sweep.source).parent if sweep.source else Path(".")
     for i, task in enumerate(sweep.tasks):
         try:
-            get_task(task)
+            get_task(task_file(task, base))
         except (ValueError, KeyError, OSError) as e:
             problems.append(Problem(_where(sweep, "tasks"), f"tasks.{i}", str(e)))
     if problems:

@@ -102,6 +102,19 @@ def _with(cfg_dict: dict, **sets) -> dict:
     return d
 
 
+def task_file(task: str, base_dir: Path) -> str:
+    """A task YAML path in a sweep file is relative to the sweep file; a task name stays a name."""
+    if task.endswith((".yaml", ".yml")) and not Path(task).is_absolute() and (base_dir / task).is_file():
+        return str((base_dir / task).resolve())
+    return task
+
+
+def _trains(task: str) -> bool:
+    from posenc.tasks import get_task
+
+    return get_task(task).task_kind.trains
+
+
 def expand(sweep: SweepConfig) -> Plan:
     """The full, ordered run list: each encoding's pre-training, then its fine-tunes. Raises
     ConfigError (file:line, naming the entries) for unknown tasks, two entries that would share run
@@ -124,7 +137,10 @@ def expand(sweep: SweepConfig) -> Plan:
     if pre_base is not None and pre_base["tokenizer"].get("train"):
         plan.shared_tokenizer = out / "tokenizer"
         plan.tokenizer_recipe = {"tokenizer": pre_base["tokenizer"], "corpus": pre_base["corpus"]}
-        pre_base = _with(pre_base, tokenizer__train=None, tokenizer__load=str(plan.shared_tokenizer))
+        # the runs load the shared tokenizer (trained once from tokenizer_recipe): training-only keys
+        # (a SentencePiece model_type) go back to their defaults, as a `load:` config must have them
+        pre_base = _with(pre_base, tokenizer__train=None, tokenizer__model_type="unigram",
+                         tokenizer__load=str(plan.shared_tokenizer))
     for index, entry in enumerate(sweep.encodings):
         pre_label = encoding_label(entry.position, entry.segment)
         if entry.from_:  # an existing model: nothing to pre-train
@@ -142,11 +158,15 @@ def expand(sweep: SweepConfig) -> Plan:
         for task in sweep.tasks:
             task_tag = slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
             task_base = ft_task_base.get(task, ft_base)
-            for lr in sweep.learning_rates or [task_base["train"]["lr"]]:  # empty grid: the task's own lr
-                for seed in sweep.seeds:
+            lrs = sweep.learning_rates or [task_base["train"]["lr"]]  # empty grid: the task's own lr
+            seeds = sweep.seeds
+            if not _trains(task_file(task, base_dir)):  # evaluated as pre-trained (retrieval): one run is all
+                lrs, seeds = lrs[:1], seeds[:1]
+            for lr in lrs:
+                for seed in seeds:
                     name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
                     cfg = config_from_dict(_with(
-                        task_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
+                        task_base, task=task_file(task, base_dir), seed=seed, train__lr=lr, name=name.replace("/", "_"),
                         output_dir=str(out / "finetune"), model__from=str(pre_dir), model__segment=ft_segment,
                         model__position=None))
                     plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name,

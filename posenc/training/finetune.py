@@ -22,19 +22,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 
 from . import rundir
 from .config import FinetuneConfig
-from .engine import (EpochSampler, flat_config, make_accelerator, micro_batch_plan, peak_memory_mb,
-                     total_steps_for)
-from .loop import LoopParts, LoopState, run_loop
+from .engine import total_steps_for
+from .loop import LoopState, run_loop
 from .models import build_config, resolve_pretrained
-from .optim import build_optimizer
-from .progress import summary_line
-from .session import RunSession
+from .recipe import open_run
 from .tokenizer import build_tokenizer, load_tokenizer
 
 DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob")
@@ -176,8 +171,9 @@ def _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs: int, cache_dir, 
         return None
     per_language, baseline = {}, {}
     for lang, examples in data.languages.items():
-        evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
-                                acc=acc, language=lang, cache_dir=cache_dir)
+        with acc.main_process_first():  # one process writes the cached features, the others read them
+            evalset = EvalSet.build(spec, examples, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
+                                    acc=acc, language=lang, cache_dir=cache_dir)
         per_language[lang] = evalset.evaluate(model)
         baseline[lang] = evalset.baseline(data.train)
         if acc.is_main_process:
@@ -218,24 +214,66 @@ def _predict_tests(spec, data, model, tokenizer, acc, eval_bs: int, run_dir: Pat
     return out
 
 
+def _train(run, spec, data, model, tokenizer, cache_dir):
+    """Fine-tune on the train split, evaluating the eval splits every ``eval_every`` steps; the
+    best checkpoint (first eval split) is kept in best/ and, for a multilingual task, put back into
+    the model. Returns (model, loop state, trivial baseline, training features)."""
+    from posenc.tasks import tokenize_task
+    from posenc.tasks.evaluation import EvalSet
+
+    cfg, acc, kind = run.cfg, run.acc, spec.task_kind
+    with acc.main_process_first():
+        train_ds = tokenize_task(spec, {spec.train_split: data.train}, tokenizer, cfg.train.max_length,
+                                 training=True)[spec.train_split]
+    train_ds = train_ds.select_columns(kind.model_columns(spec, training=True))
+    loader, sampler = run.train_loader(train_ds, kind.collator(tokenizer))
+    total = total_steps_for(cfg.train, len(loader), run.batch_plan[1])
+    model, optimizer, loader, scheduler = run.prepare(model, loader, total)
+    with acc.main_process_first():
+        evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=run.eval_batch_size, max_length=cfg.train.max_length,
+                                     acc=acc, cache_dir=cache_dir) for s, ds in data.evals.items()}
+    state = run.restore(total)
+    main_split = spec.eval_splits[0]
+    baseline = evalsets[main_split].baseline(data.train)
+    parts = run.loop_parts(model=model, optimizer=optimizer, scheduler=scheduler, loader=loader, sampler=sampler,
+                           tokenizer=tokenizer, evaluate=_split_evaluator(evalsets, model, main_split),
+                           main_metric=spec.main_metric, greater_is_better=spec.greater_is_better, total_steps=total)
+    state = run_loop(parts, cfg.train, state, run.log)
+    if spec.is_multilingual and state.best is not None:
+        _load_best(acc, model, run.run_dir)  # zero-shot evaluation uses the checkpoint English dev selected
+    return model, state, baseline, train_ds
+
+
+def _evaluate_only(run, spec, data, model, tokenizer, cache_dir):
+    """No fine-tuning (retrieval, evaluation-only tasks): the eval splits once, at step 0."""
+    from posenc.tasks.evaluation import EvalSet
+
+    model = run.acc.prepare(model)
+    state = LoopState()
+    evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=run.eval_batch_size,
+                                 max_length=run.cfg.train.max_length, acc=run.acc, cache_dir=cache_dir)
+                for s, ds in data.evals.items()}
+    if evalsets:
+        metrics = _split_evaluator(evalsets, model, spec.eval_splits[0])()
+        state.best = state.last_eval = {"step": 0, "metrics": metrics}
+        run.log.write({"step": 0, "eval": metrics, "best": True})
+    return model, state
+
+
 def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume: bool = False,
                  overwrite: bool = False) -> dict:
     """Fine-tune one model on one task and evaluate it; returns the results.json dict
     (docs/CONTRACTS.md)."""
-    import posenc
     from posenc.tasks import get_task
-    from posenc.tasks.evaluation import EvalSet
     from posenc.tasks.protocol import load_task_data
 
     spec = get_task(cfg.task)
-    kind = spec.task_kind
     name = run_name(cfg, spec.name)
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / name
     cache_dir = cfg.data.cache_dir or str(Path(cfg.output_dir) / ".cache" / "features")
-    acc = make_accelerator(cfg.train, run_dir)
-    session = RunSession(acc, run_dir, resume, overwrite)
-    session.open(cfg, {"kind": "finetune", "run_name": name, "task": spec.name})
-    try:
+    with open_run(cfg, run_dir, resume=resume, overwrite=overwrite, kind="finetune", name=name,
+                  meta={"task": spec.name}) as run:
+        acc = run.acc
         # ---------------------------------------------------------------- setup
         set_seed(cfg.seed)
         with acc.main_process_first():
@@ -247,90 +285,27 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
         set_seed(cfg.seed)
         model = _model(cfg, spec, tokenizer, verbose=acc.is_main_process)
         check_predict_with(cfg, spec, model)
-        micro, accum = micro_batch_plan(cfg.train, acc.num_processes)
-        eval_bs = (cfg.train.eval_batch_size or micro // acc.num_processes) * acc.num_processes
-        log = rundir.MetricsLog(run_dir, enabled=acc.is_main_process)
-        state = LoopState()
 
+        # ---------------------------------------------------------------- train (or not)
         if data.train is not None:
-            from posenc.tasks import tokenize_task
-
-            with acc.main_process_first():
-                train_ds = tokenize_task(spec, {spec.train_split: data.train}, tokenizer, cfg.train.max_length,
-                                         training=True)[spec.train_split]
-            train_ds = train_ds.select_columns(kind.model_columns(spec, training=True))
-            sampler = EpochSampler(len(train_ds), cfg.seed)
-            loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=kind.collator(tokenizer),
-                                drop_last=True, generator=torch.Generator())  # private: must not draw from the global RNG
-            total = total_steps_for(cfg.train, len(loader), accum)
-            optimizer, scheduler = build_optimizer(model, cfg.train, total)
-            model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
-            with acc.main_process_first():
-                evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
-                                             acc=acc, language=spec.train_language if spec.is_multilingual else None,
-                                             cache_dir=cache_dir) for s, ds in data.evals.items()}
-            if cfg.train.log_with != "none":
-                from .config import config_to_dict
-                acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
-            state = session.restore(log, total)
-            main_split = spec.eval_splits[0]
-            baseline = evalsets[main_split].baseline(data.train)
-
-            # ------------------------------------------------------------ train
-            parts = LoopParts(acc=acc, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
-                              sampler=sampler, collator=None, tokenizer=tokenizer,
-                              evaluate=_split_evaluator(evalsets, model, main_split),
-                              main_metric=spec.main_metric, greater_is_better=spec.greater_is_better, accum=accum,
-                              total_steps=total, run_dir=run_dir, desc=f"finetune {name}")
-            state = run_loop(parts, cfg.train, state, log)
-            if spec.is_multilingual and state.best is not None:
-                _load_best(acc, model, run_dir)  # zero-shot evaluation uses the checkpoint English dev selected
-            train_examples = len(train_ds)
+            model, state, baseline, train_ds = _train(run, spec, data, model, tokenizer, cache_dir)
         else:
-            # ------------------------------------------------------------ evaluate only
-            model = acc.prepare(model)
-            evalsets = {s: EvalSet.build(spec, ds, tokenizer, batch_size=eval_bs, max_length=cfg.train.max_length,
-                                         acc=acc, cache_dir=cache_dir) for s, ds in data.evals.items()}
-            baseline, train_examples = None, 0
-            if evalsets:
-                metrics = _split_evaluator(evalsets, model, spec.eval_splits[0])()
-                state.best = state.last_eval = {"step": 0, "metrics": metrics}
-                log.write({"step": 0, "eval": metrics, "best": True})
+            model, state = _evaluate_only(run, spec, data, model, tokenizer, cache_dir)
+            baseline, train_ds = None, []
 
         # ---------------------------------------------------------------- evaluate every language
         step = (state.best or {}).get("step", state.step)
-        zero_shot = _zero_shot(cfg, spec, data, model, tokenizer, acc, eval_bs, cache_dir, step)
+        zero_shot = _zero_shot(cfg, spec, data, model, tokenizer, acc, run.eval_batch_size, cache_dir, step)
         if zero_shot is not None and data.train is None:  # nothing was selected: the languages' mean is the score
             state.best = state.last_eval = {"step": 0, "metrics": zero_shot["mean"]}
-        predictions = _predict_tests(spec, data, model, tokenizer, acc, eval_bs, run_dir)
+        predictions = _predict_tests(spec, data, model, tokenizer, acc, run.eval_batch_size, run_dir)
 
         # ---------------------------------------------------------------- cleanup
-        inner = acc.unwrap_model(model)
-        results = {
-            "schema": 1, "status": "complete", "kind": "finetune", "run_name": name,
-            "position": dict(inner.config.position), "segment": dict(inner.config.segment),
-            "encoding": posenc.encoding_label(inner.config.position, inner.config.segment),
-            "task": spec.name, "task_kind": spec.kind, "trained": data.train is not None,
-            "seed": cfg.seed, "learning_rate": cfg.train.lr,
-            "main_metric": spec.main_metric, "greater_is_better": spec.greater_is_better,
-            "metrics": list(spec.metrics), "report_columns": kind.report_columns(spec),
-            "best": state.best, "final": state.last_eval, "majority_baseline": baseline,
-            "protocol": data.protocol, "zero_shot": zero_shot, "predictions": predictions or None,
-            "data_warnings": data.warnings + [m for r in data.reports.values() for m in r["messages"]],
-            "num_parameters": sum(p.numel() for p in inner.parameters()),
-            "tokens_per_s": state.tokens / max(state.train_time_s, 1e-9),
-            "step_time_s": state.train_time_s / max(state.step, 1), "train_time_s": state.train_time_s,
-            "steps": state.step, "peak_memory_mb": peak_memory_mb(acc.device), "world_size": acc.num_processes,
-            "gradient_accumulation": accum, "batch_size": cfg.train.batch_size, "train_examples": train_examples,
-            "pretrained_from": cfg.model.from_, "model_dir": "best" if data.train is not None else cfg.model.from_,
-        }
-        session.finish(results)
-        acc.end_training()
-        if acc.is_main_process:
-            print(summary_line(results, run_dir), flush=True)
-        return results
-    except BaseException as e:
-        session.mark_failed(e)
-        raise
-    finally:
-        session.close()
+        return run.finish(run.results(
+            model, state, task=spec.name, main_metric=spec.main_metric, greater_is_better=spec.greater_is_better,
+            model_dir="best" if data.train is not None else cfg.model.from_,
+            task_kind=spec.kind, trained=data.train is not None, metrics=list(spec.metrics),
+            report_columns=spec.task_kind.report_columns(spec), majority_baseline=baseline,
+            protocol=data.protocol, zero_shot=zero_shot, predictions=predictions or None,
+            data_warnings=data.warnings + [m for r in data.reports.values() for m in r["messages"]],
+            steps=state.step, train_examples=len(train_ds)))

@@ -3,8 +3,9 @@
     from posenc.training import load_config, run_pretrain
     results = run_pretrain(load_config("configs/pretrain/tiny.yaml", ["train.max_steps=50"]))
 
-Reads top to bottom: setup (run dir, tokenizer, blocks, model, optimizer, resume) → train
-(:func:`posenc.training.loop.run_loop`) → cleanup (results.json, summary line).
+Reads top to bottom: setup (tokenizer, blocks, model, optimizer, resume) → train
+(:func:`posenc.training.loop.run_loop`) → cleanup (results.json, summary line); the run
+directory, resume and results come from the shared skeleton (:mod:`posenc.training.recipe`).
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 from transformers import AutoModelForMaskedLM
 
-from . import rundir
 from .config import PretrainConfig
 from .corpus import iter_texts, load_text, pack_blocks, split_blocks
-from .engine import EpochSampler, flat_config, make_accelerator, micro_batch_plan, peak_memory_mb, save_best
-from .loop import LoopParts, run_loop
+from .engine import save_best
+from .loop import run_loop
 from .mlm import SeededMLMCollator
 from .models import build_config, resolve_pretrained
-from .optim import build_optimizer
-from .progress import summary_line
-from .session import RunSession
+from .recipe import open_run
 from .tokenizer import build_tokenizer, check_for_mlm, load_tokenizer
 from .unigram import unigram_entropy
 
@@ -89,10 +87,8 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
     import posenc
 
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
-    acc = make_accelerator(cfg.train, run_dir)
-    session = RunSession(acc, run_dir, resume, overwrite)
-    session.open(cfg, {"kind": "pretrain", "run_name": cfg.name})
-    try:
+    with open_run(cfg, run_dir, resume=resume, overwrite=overwrite, kind="pretrain", name=cfg.name) as run:
+        acc = run.acc
         # ---------------------------------------------------------------- setup
         set_seed(cfg.seed)
         with acc.main_process_first():
@@ -110,25 +106,16 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
             model = AutoModelForMaskedLM.from_config(build_config(cfg.model, tokenizer),
                                                      attn_implementation=cfg.model.attn_implementation)
 
-        micro, accum = micro_batch_plan(cfg.train, acc.num_processes)
         mlm = dict(probability=cfg.mlm.probability, mask_replace_prob=cfg.mlm.mask_replace_prob,
                    random_replace_prob=cfg.mlm.random_replace_prob)
         collator = SeededMLMCollator(tokenizer, cfg.seed, **mlm)
         eval_collator = SeededMLMCollator(tokenizer, cfg.seed + 1, **mlm)  # fixed masks: epoch stays 0
-        sampler = EpochSampler(len(train_ds), cfg.seed)
-        loader = DataLoader(train_ds, batch_size=micro, sampler=sampler, collate_fn=collator, drop_last=True,
-                            generator=torch.Generator())  # private: iterating must not draw from the global RNG (dropout)
-        eval_bs = (cfg.train.eval_batch_size or micro // acc.num_processes) * acc.num_processes
-        eval_loader = DataLoader(eval_ds, batch_size=eval_bs, shuffle=False, collate_fn=eval_collator,
+        loader, sampler = run.train_loader(train_ds, collator)
+        eval_loader = DataLoader(eval_ds, batch_size=run.eval_batch_size, shuffle=False, collate_fn=eval_collator,
                                  generator=torch.Generator())
         total = cfg.train.max_steps
-        optimizer, scheduler = build_optimizer(model, cfg.train, total)
-        model, optimizer, loader, eval_loader, scheduler = acc.prepare(model, optimizer, loader, eval_loader, scheduler)
-
-        if cfg.train.log_with != "none":
-            acc.init_trackers(cfg.name, config=flat_config(_cfg_dict(cfg)))
-        log = rundir.MetricsLog(run_dir, enabled=acc.is_main_process)
-        state = session.restore(log, total)
+        model, optimizer, loader, scheduler, eval_loader = run.prepare(model, loader, total, eval_loader)
+        state = run.restore(total)
         evaluate = _mlm_evaluator(acc, model, eval_loader)
         if state.step == 0:
             # the initial model is the first candidate for best/, so best/ is never worse than it
@@ -137,45 +124,19 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
             model.train()
             state.best = {"step": 0, "metrics": state.initial}
             save_best(acc, model, tokenizer, run_dir)
-            log.write({"step": 0, "eval": state.initial, "best": True})
+            run.log.write({"step": 0, "eval": state.initial, "best": True})
 
         # ---------------------------------------------------------------- train
-        parts = LoopParts(acc=acc, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
-                          sampler=sampler, collator=collator, tokenizer=tokenizer, evaluate=evaluate,
-                          main_metric="loss", greater_is_better=False, accum=accum, total_steps=total,
-                          run_dir=run_dir, desc=f"pretrain {cfg.name}")
-        state = run_loop(parts, cfg.train, state, log)
+        parts = run.loop_parts(model=model, optimizer=optimizer, scheduler=scheduler, loader=loader, sampler=sampler,
+                               collator=collator, tokenizer=tokenizer, evaluate=evaluate, main_metric="loss",
+                               greater_is_better=False, total_steps=total)
+        state = run_loop(parts, cfg.train, state, run.log)
 
         # ---------------------------------------------------------------- cleanup
-        inner = acc.unwrap_model(model)
-        results = {
-            "schema": 1, "status": "complete", "kind": "pretrain", "run_name": cfg.name,
-            "position": dict(inner.config.position), "segment": dict(inner.config.segment),
-            "encoding": posenc.encoding_label(inner.config.position, inner.config.segment),
-            "task": "mlm", "seed": cfg.seed, "learning_rate": cfg.train.lr,
-            "main_metric": "loss", "greater_is_better": False,
-            "initial": {"step": 0, "metrics": state.initial}, "best": state.best, "final": state.last_eval,
-            "num_parameters": sum(p.numel() for p in inner.parameters()),
-            "tokens_per_s": state.tokens / max(state.train_time_s, 1e-9),
-            "step_time_s": state.train_time_s / max(state.step, 1), "train_time_s": state.train_time_s,
-            "tokens_seen": state.tokens, "peak_memory_mb": peak_memory_mb(acc.device),
-            "world_size": acc.num_processes, "gradient_accumulation": accum, "batch_size": cfg.train.batch_size,
-            "train_blocks": len(train_ds), "eval_blocks": len(eval_ds), "seq_len": cfg.mlm.seq_len,
-            "pretrained_from": cfg.model.from_, "model_dir": "best",
-            "unigram_entropy": unigram_entropy(train_ds, tokenizer.all_special_ids),  # nats/token: context-free MLM loss
-        }
-        session.finish(results)
-        acc.end_training()
-        if acc.is_main_process:
-            print(summary_line(results, run_dir), flush=True)
-        return results
-    except BaseException as e:
-        session.mark_failed(e)
-        raise
-    finally:
-        session.close()
+        return run.finish(run.results(
+            model, state, task="mlm", main_metric="loss", greater_is_better=False,
+            initial={"step": 0, "metrics": state.initial}, tokens_seen=state.tokens, train_blocks=len(train_ds),
+            eval_blocks=len(eval_ds), seq_len=cfg.mlm.seq_len,
+            unigram_entropy=unigram_entropy(train_ds, tokenizer.all_special_ids)))  # nats/token: context-free MLM loss
 
 
-def _cfg_dict(cfg):
-    from .config import config_to_dict
-    return config_to_dict(cfg)
