@@ -168,3 +168,45 @@ def test_compiled_training_matches_eager():
     assert float(diff) < 1e-5
     compiled(ids, mask, tt).last_hidden_state.sum().backward()
     assert model.position_encoding.value_table.grad is not None
+
+
+# --- what the fused kernel is handed ------------------------------------------------------------
+
+@pytest.mark.parametrize("position", posenc.list_encodings())
+def test_static_biases_reach_attention_with_unit_last_stride(position):
+    """SDPA copies an attention mask whose last stride is not 1 in every layer (t5's per-head table
+    gathered with heads innermost cost +36% of an attention call at L=512); every encoding's
+    once-per-forward bias must arrive dense along the keys."""
+    from posenc.encodings.base import EncodingContext
+
+    model = tiny_model(position, "diet")
+    enc = model.encodings
+    ctx = EncodingContext(2, 24, torch.device("cpu"), torch.float32, token_type_ids=torch.zeros(2, 24, dtype=torch.long))
+    with torch.no_grad():
+        enc.prepare(ctx)
+        for bias in enc.static_biases(ctx, None, model.config.num_hidden_layers):
+            assert bias is not None and bias.stride(-1) == 1, f"{position}: bias strides {bias.stride()}"
+
+
+def test_no_memory_plot_has_time_panels_only(tmp_path):
+    """``--no-memory`` leaves the memory panels out instead of drawing them empty."""
+    from matplotlib.image import imread
+
+    from posenc.bench.report import plot
+
+    row = dict(status="ok", median_ms=5.0, batch=2, model="absolute", mode="train", length=16, peak_mem_mb=None)
+    rows = [row, {**row, "length": 32, "median_ms": 9.0}, {**row, "mode": "infer"}, {**row, "mode": "infer", "length": 32}]
+    one = imread(plot(rows, tmp_path / "time.png"))
+    two = imread(plot([{**r, "peak_mem_mb": 3.0} for r in rows], tmp_path / "both.png"))
+    assert two.shape[0] == 2 * one.shape[0]  # one row of panels instead of two
+
+
+def test_cpu_clock_and_load_average_are_reported():
+    cfg = BenchConfig(shape=_tiny_shape(lengths=(16,), batch_sizes=(1,)), models=["absolute"], modes=("infer",),
+                      rounds=2, warmup=1, memory=False, clock="cpu")
+    lines = []
+    rows = run_bench(cfg, log=lines.append)
+    assert rows[0]["status"] == "ok" and rows[0]["median_ms"] > 0
+    assert "cpu clock" in lines[0] and "load average" in lines[0]
+    with pytest.raises(ValueError, match="unknown clock 'gpu'"):
+        run_bench(BenchConfig(shape=_tiny_shape(), models=["absolute"], clock="gpu"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -47,6 +48,7 @@ class BenchConfig:
     attn_implementation: str = "sdpa"
     max_seconds: float | None = 60.0
     interleave: bool = True
+    clock: str = "wall"
     max_position_embeddings: int | None = None
     seed: int = 0
 
@@ -54,6 +56,15 @@ class BenchConfig:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+    def check_clock(self) -> None:
+        from .timing import CLOCKS
+
+        if self.clock not in CLOCKS:
+            raise ValueError(f"unknown clock {self.clock!r}; use one of {', '.join(CLOCKS)}")
+        if self.clock == "cpu" and self.resolved_device().type != "cpu":
+            raise ValueError("--clock cpu measures host CPU time, not device time; use --clock wall on "
+                             f"{self.resolved_device().type}")
 
     def torch_dtype(self) -> torch.dtype:
         if self.dtype not in DTYPES:
@@ -147,7 +158,8 @@ def _measure_group(lives: list[_Live], cfg: BenchConfig, device, dtype, log) -> 
                 timings: dict[int, list] = {id(live): [] for live in active}
                 for _ in range(cfg.rounds):
                     for live in active:
-                        timings[id(live)].append(timed_once(fns[id(live)], live.case.label, f"{mode} b{batch} L{length}"))
+                        timings[id(live)].append(timed_once(fns[id(live)], live.case.label, f"{mode} b{batch} L{length}",
+                                                           cfg.clock))
                 for live in active:
                     m = merge(timings[id(live)])
                     mem = peak_memory_bytes(fns[id(live)], device) if cfg.memory else None
@@ -161,14 +173,25 @@ def _measure_group(lives: list[_Live], cfg: BenchConfig, device, dtype, log) -> 
     return rows
 
 
+def load_average() -> str:
+    """The host's 1/5/15-minute load averages and core count (how busy the machine was)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:  # not available on this platform
+        return "load average unavailable"
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min) on {os.cpu_count()} cores"
+
+
 def run_bench(cfg: BenchConfig, log: Callable[[str], None] = print) -> list[dict]:
     """Run the benchmark and return one dict per (model, batch, length, mode) with ``COLUMNS``."""
     device, dtype = cfg.resolved_device(), cfg.torch_dtype()
+    cfg.check_clock()
     cases = [parse_case(m) for m in cfg.models]
     max_len = cfg.max_position_embeddings or max(512, *cfg.shape.lengths)
     groups = [cases] if cfg.interleave else [[c] for c in cases]
     log(f"posenc bench: {cfg.shape.describe()}; device {device.type}, {cfg.dtype}, "
-        f"{torch.get_num_threads()} threads, {cfg.rounds} rounds after {cfg.warmup} warm-up calls")
+        f"{torch.get_num_threads()} threads, {cfg.clock} clock, {cfg.rounds} rounds after {cfg.warmup} warm-up calls; "
+        f"{load_average()}")
     rows: list[dict] = []
     for group in groups:
         lives = []

@@ -52,7 +52,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"], help="posenc attention kernel to request")
     p.add_argument("--compile", action="store_true", help="torch.compile every model (full graph where it traces as one)")
     p.add_argument("--compile-backend", default="inductor", help="torch.compile backend (default inductor)")
-    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass (the plot then has time panels only)")
+    p.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                   help="wall time (default) or process CPU time; on a shared machine, --clock cpu --threads 1 "
+                        "ignores the time other processes hold the cores")
     p.add_argument("--max-seconds", type=float, default=60.0,
                    help="skip longer lengths of a model once one call takes longer than this (default 60)")
     p.add_argument("--sequential", action="store_true",
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..bench.cases import parse_case
     from ..bench.report import add_ratios, detail_table, overhead_table, plot, write_csv
-    from ..bench.run import BenchConfig, run_bench
+    from ..bench.run import BenchConfig, load_average, run_bench
     from ..bench.shapes import get_shape
     from ..encodings import list_encodings
 
@@ -85,10 +88,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = BenchConfig(shape=shape, models=models, segment=args.segment, device=args.device, dtype=args.dtype,
                       modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
                       compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
-                      max_seconds=args.max_seconds, interleave=not args.sequential)
+                      max_seconds=args.max_seconds, interleave=not args.sequential, clock=args.clock)
+    load_before = load_average()
     rows = add_ratios(run_bench(cfg, log=lambda line: print(line, flush=True)))
     header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
-              f"{torch.get_num_threads()} threads, median of {args.rounds} interleaved rounds")
+              f"{torch.get_num_threads()} threads, {args.clock} clock, median of {args.rounds} interleaved rounds; "
+              f"before: {load_before}; after: {load_average()}")
     text = "\n\n".join([
         f"# {header}",
         "## Step-time overhead vs posenc `absolute` (training = fwd+bwd+AdamW, inference = fwd)",

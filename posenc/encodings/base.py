@@ -334,10 +334,12 @@ def toeplitz(by_offset: torch.Tensor, seq_len: int, key_len: int | None = None) 
     out[i, j] = v[j − i + Lq − 1] (Lk defaults to Lq).
 
     A strided view plus one flip: the backward is a strided sum over Lq+Lk−1 values per row instead
-    of the scatter-add an [Lq, Lk] gather needs (several times slower on CPU).
+    of the scatter-add an [Lq, Lk] gather needs (several times slower on CPU). The result is
+    contiguous (``by_offset`` is made contiguous first, a copy of Lq+Lk−1 values per row): a bias
+    whose last stride is not 1 is copied again by the fused attention kernel in every layer.
     """
     key_len = seq_len if key_len is None else key_len
-    return by_offset.unfold(-1, key_len, 1).flip(-2)
+    return by_offset.contiguous().unfold(-1, key_len, 1).flip(-2)
 
 
 def offsets_1d(seq_len: int, device, key_len: int | None = None) -> torch.Tensor:
