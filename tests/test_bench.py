@@ -201,12 +201,17 @@ def test_no_memory_plot_has_time_panels_only(tmp_path):
     assert two.shape[0] == 2 * one.shape[0]  # one row of panels instead of two
 
 
-def test_cpu_clock_and_load_average_are_reported():
+def test_cpu_clock_load_average_and_operator_profile_are_reported():
+    from posenc.bench.profile import profile_markdown
+
     cfg = BenchConfig(shape=_tiny_shape(lengths=(16,), batch_sizes=(1,)), models=["absolute"], modes=("infer",),
-                      rounds=2, warmup=1, memory=False, clock="cpu")
+                      rounds=2, warmup=1, memory=False, clock="cpu", profile=True)
     lines = []
     rows = run_bench(cfg, log=lines.append)
     assert rows[0]["status"] == "ok" and rows[0]["median_ms"] > 0
+    ops = rows[0]["profile"]
+    assert ops and abs(sum(r["share"] for r in ops) - 1) < 0.2 and any("linear" in r["op"] or "addmm" in r["op"] for r in ops)
+    assert "### absolute — infer b=1 L=16" in profile_markdown([dict(rows[0], ops=ops)])
     assert "cpu clock" in lines[0] and "load average" in lines[0]
     with pytest.raises(ValueError, match="unknown clock 'gpu'"):
         run_bench(BenchConfig(shape=_tiny_shape(), models=["absolute"], clock="gpu"))

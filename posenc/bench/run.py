@@ -19,6 +19,7 @@ from typing import Any, Callable
 import torch
 
 from .cases import DEFAULT_ENCODINGS, DEFAULT_PEERS, BenchCase, parse_case
+from .profile import op_table
 from .shapes import BenchShape
 from .timing import inference_fn, is_out_of_memory, merge, peak_memory_bytes, timed_once, train_step_fn
 
@@ -49,6 +50,7 @@ class BenchConfig:
     max_seconds: float | None = 60.0
     interleave: bool = True
     clock: str = "wall"
+    profile: bool = False  # one profiled call per measurement (row["profile"]; see posenc.bench.profile)
     max_position_embeddings: int | None = None
     seed: int = 0
 
@@ -166,6 +168,8 @@ def _measure_group(lives: list[_Live], cfg: BenchConfig, device, dtype, log) -> 
                     row = _row(cfg, device, live, mode, batch, length, median_ms=m.median * 1e3, iqr_ms=m.iqr * 1e3,
                                rounds=len(m.times), tokens_per_s=batch * length / m.median,
                                peak_mem_mb=None if mem is None else mem / 2**20)
+                    if cfg.profile:
+                        row["profile"] = op_table(fns[id(live)])
                     rows.append(row)
                     log(f"{mode:5s} b={batch} L={length:5d} {live.case.label:28s} {row['kernel']:5s} "
                         f"{row['median_ms']:9.1f} ms (IQR {row['iqr_ms']:.1f})"

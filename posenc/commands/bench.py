@@ -56,6 +56,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                    help="wall time (default) or process CPU time; on a shared machine, --clock cpu --threads 1 "
                         "ignores the time other processes hold the cores")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile one call per measurement and write the top operators to profile.md")
     p.add_argument("--max-seconds", type=float, default=60.0,
                    help="skip longer lengths of a model once one call takes longer than this (default 60)")
     p.add_argument("--sequential", action="store_true",
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = BenchConfig(shape=shape, models=models, segment=args.segment, device=args.device, dtype=args.dtype,
                       modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
                       compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
-                      max_seconds=args.max_seconds, interleave=not args.sequential, clock=args.clock)
+                      max_seconds=args.max_seconds, interleave=not args.sequential, clock=args.clock,
+                      profile=args.profile)
     load_before = load_average()
     rows = add_ratios(run_bench(cfg, log=lambda line: print(line, flush=True)))
     header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
@@ -108,5 +111,10 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "bench.md").write_text(text + "\n")
     write_csv(rows, args.out / "bench.csv")
     png = plot(rows, args.out / "bench.png")
+    if args.profile:
+        from ..bench.profile import profile_markdown
+
+        profiles = [dict(r, ops=r["profile"]) for r in rows if r.get("profile")]
+        (args.out / "profile.md").write_text(f"# Operator profiles — {header}\n\n{profile_markdown(profiles)}\n")
     print(f"\nwrote {args.out / 'bench.md'}, {args.out / 'bench.csv'}" + (f", {png}" if png else ""))
     return 0
