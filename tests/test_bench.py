@@ -215,3 +215,14 @@ def test_cpu_clock_load_average_and_operator_profile_are_reported():
     assert "cpu clock" in lines[0] and "load average" in lines[0]
     with pytest.raises(ValueError, match="unknown clock 'gpu'"):
         run_bench(BenchConfig(shape=_tiny_shape(), models=["absolute"], clock="gpu"))
+
+
+def test_mlm_head_bench_times_masked_and_full_projection_in_one_run():
+    """``--head mlm --mlm-logits masked,all``: the pre-training step before (every token projected)
+    and after (masked tokens only), on the same shapes in one run, the ratio against the masked path."""
+    cfg = BenchConfig(shape=_tiny_shape(lengths=(16,), batch_sizes=(2,)), models=["absolute", "hf:bert"],
+                      modes=("train",), rounds=1, warmup=1, memory=False, head="mlm", mlm_logits=("masked", "all"))
+    rows = {r["model"]: r for r in add_ratios(run_bench(cfg, log=lambda s: None))}
+    assert rows["absolute+mlm"]["status"] == "ok" and rows["absolute+mlm"]["x_absolute"] == 1.0
+    assert rows["absolute+mlm(all logits)"]["status"] == "ok" and rows["absolute+mlm(all logits)"]["x_absolute"] > 0
+    assert rows["hf:bert"]["status"].startswith("error") and "--peers ''" in rows["hf:bert"]["status"]

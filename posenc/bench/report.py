@@ -1,7 +1,7 @@
 """Benchmark output: ratios, a Table-1-style overhead table, the detail table, CSV and a plot.
 
 Ratios are taken inside one run, at equal mode, batch, length and dtype: ``x_absolute`` divides
-by posenc's ``absolute`` and ``x_bert`` by HF ``BertModel`` (``hf:bert``); ``x_peer`` compares
+by posenc's ``absolute`` (``absolute+mlm`` for masked-LM steps, ``posenc bench --head mlm``) and ``x_bert`` by HF ``BertModel`` (``hf:bert``); ``x_peer`` compares
 a posenc encoding with the HF implementation of the same encoding (``deberta`` vs
 ``hf:deberta_v2``, ``t5`` vs ``hf:t5``, ``rotary`` vs ``hf:roformer``).
 """
@@ -31,7 +31,7 @@ def add_ratios(rows: list[dict]) -> list[dict]:
             base = by_model.get((model, *_key(r)))
             return None if t is None or base is None else t / base
 
-        r["x_absolute"] = ratio("absolute")
+        r["x_absolute"] = ratio("absolute+mlm" if r.get("head") == "mlm" else "absolute")
         r["x_bert"] = ratio("hf:bert")
         peer = peer_of.get(r["model"]) if r["impl"] == "posenc" else None
         r["x_peer"] = ratio(peer) if peer else None

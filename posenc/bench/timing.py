@@ -1,7 +1,8 @@
 """What one measurement is: a training step or an inference pass, its time and its peak memory.
 
-- **Training step**: forward + loss (mean square of the last hidden state, in float32) + backward
-  + ``AdamW.step()`` + ``zero_grad(set_to_none=True)``; the model is in train mode (dropout on).
+- **Training step**: forward + loss (mean square of the last hidden state, in float32; a masked-LM
+  model's own loss when the inputs carry labels) + backward + ``AdamW.step()`` +
+  ``zero_grad(set_to_none=True)``; the model is in train mode (dropout on).
 - **Inference**: forward only, eval mode, under ``torch.no_grad()``.
 - **Time**: ``torch.utils.benchmark.Timer`` (which synchronises CUDA) runs the callable once per
   round; the rounds of all models are interleaved by the caller and merged into a
@@ -40,7 +41,7 @@ def train_step_fn(model, inputs: dict, optimizer, dtype: torch.dtype) -> Callabl
     def step():
         with autocast_context(device, dtype):
             out = model(**inputs)
-            loss = out.last_hidden_state.float().pow(2).mean()
+            loss = out.loss if getattr(out, "loss", None) is not None else out.last_hidden_state.float().pow(2).mean()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

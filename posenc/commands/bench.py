@@ -37,8 +37,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--encodings", nargs="+", default=list(DEFAULT_ENCODINGS), metavar="SPEC",
                    help="posenc models: NAME, NAME(key=value,...) or NAME@linformer(k=32); 'all' = every "
                         f"registered encoding (default: {' '.join(DEFAULT_ENCODINGS)})")
-    p.add_argument("--peers", type=_names, default=list(DEFAULT_PEERS),
-                   help=f"HF models to compare, comma-separated, '' for none (default {','.join(DEFAULT_PEERS)})")
+    p.add_argument("--peers", type=_names, default=None,
+                   help=f"HF models to compare, comma-separated, '' for none (default {','.join(DEFAULT_PEERS)}; "
+                        f"none with --head mlm)")
+    p.add_argument("--head", default="encoder", choices=["encoder", "mlm"],
+                   help="encoder: time the base model (default); mlm: time PosencForMaskedLM's pre-training step "
+                        "(15%% of the tokens labelled, its own loss)")
+    p.add_argument("--mlm-logits", type=_names, default=["masked"],
+                   help="with --head mlm: 'masked' (only labelled tokens projected onto the vocabulary), 'all' "
+                        "(every token, as before), or 'masked,all' to compare both in one run")
     p.add_argument("--linformer", type=int, default=0, metavar="K",
                    help="also run absolute and diet_abs with Linformer attention projected to length K")
     p.add_argument("--segment", default="input", help="segment encoding of the posenc models (default input, as BERT)")
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the tables, write bench.md/.csv/.png; returns the exit code."""
     import torch
 
-    from ..bench.cases import parse_case
+    from ..bench.cases import DEFAULT_PEERS, parse_case
     from ..bench.report import add_ratios, detail_table, overhead_table, plot, write_csv
     from ..bench.run import BenchConfig, load_average, run_bench
     from ..bench.shapes import get_shape
@@ -83,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     encodings = list_encodings() if args.encodings == ["all"] else list(args.encodings)
     if args.linformer:
         encodings += [f"absolute@linformer(k={args.linformer})", f"diet_abs@linformer(k={args.linformer})"]
-    models = encodings + [f"hf:{p}" for p in args.peers]
+    peers = args.peers if args.peers is not None else ([] if args.head == "mlm" else list(DEFAULT_PEERS))
+    models = encodings + [f"hf:{p}" for p in peers]
     for m in models:
         parse_case(m)  # fail before any timing on a typo
     shape = get_shape(args.shape, lengths=args.lengths, batch_sizes=args.batch_sizes)
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                       modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
                       compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
                       max_seconds=args.max_seconds, interleave=not args.sequential, clock=args.clock,
-                      profile=args.profile)
+                      profile=args.profile, head=args.head, mlm_logits=tuple(args.mlm_logits))
     load_before = load_average()
     rows = add_ratios(run_bench(cfg, log=lambda line: print(line, flush=True)))
     header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
