@@ -50,6 +50,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="also run absolute and diet_abs with Linformer attention projected to length K")
     p.add_argument("--segment", default="input", help="segment encoding of the posenc models (default input, as BERT)")
     p.add_argument("--lengths", type=_ints, default=None, help="sequence lengths, e.g. 128,512,1024 (default: the shape's)")
+    p.add_argument("--vocab-size", type=int, default=None,
+                   help="vocabulary of every model (default: the shape's; e.g. 4000 for the quickstart's tokenizer)")
     p.add_argument("--batch-sizes", type=_ints, default=None, help="batch sizes, e.g. 8,32 (default: the shape's)")
     p.add_argument("--modes", type=_names, default=["train", "infer"], help="train,infer (default both)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 … (default: cuda if available)")
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     models = encodings + [f"hf:{p}" for p in peers]
     for m in models:
         parse_case(m)  # fail before any timing on a typo
-    shape = get_shape(args.shape, lengths=args.lengths, batch_sizes=args.batch_sizes)
+    shape = get_shape(args.shape, lengths=args.lengths, batch_sizes=args.batch_sizes, vocab_size=args.vocab_size)
     cfg = BenchConfig(shape=shape, models=models, segment=args.segment, device=args.device, dtype=args.dtype,
                       modes=tuple(args.modes), rounds=args.rounds, warmup=args.warmup, memory=not args.no_memory,
                       compile=args.compile, compile_backend=args.compile_backend, attn_implementation=args.attn,
