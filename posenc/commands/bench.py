@@ -107,12 +107,12 @@ def run(args: argparse.Namespace) -> int:
     header = (f"posenc bench — {shape.describe()}; {rows[0]['device'] if rows else args.device}, {args.dtype}, "
               f"{torch.get_num_threads()} threads, {args.clock} clock, median of {args.rounds} interleaved rounds; "
               f"before: {load_before}; after: {load_average()}")
+    with_bert = any(r.get("x_bert") is not None for r in rows)  # no hf:bert in the run: no empty table
     text = "\n\n".join([
         f"# {header}",
         "## Step-time overhead vs posenc `absolute` (training = fwd+bwd+AdamW, inference = fwd)",
         overhead_table(rows, "x_absolute"),
-        "## vs HF BertModel (sdpa)",
-        overhead_table(rows, "x_bert"),
+        *(["## vs HF BertModel (sdpa)", overhead_table(rows, "x_bert")] if with_bert else []),
         "## All measurements",
         detail_table(rows),
     ])
