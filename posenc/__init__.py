@@ -44,6 +44,7 @@ from .modeling import (
     size_preset,
 )
 from .modeling.bert_compat import from_bert
+from .modeling.deberta_compat import from_deberta
 from .options import OptionError
 from .registry import Registry, UnknownNameError
 
@@ -64,6 +65,6 @@ __all__ = [
     "PosencConfig", "PosencModel", "PosencForMaskedLM", "PosencForSequenceClassification",
     "PosencForTokenClassification", "PosencForQuestionAnswering", "PosencPreTrainedModel", "size_preset",
     "list_encodings", "list_segment_encodings", "register_position", "register_segment", "PositionEncoding",
-    "SegmentEncoding", "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "encoding_label", "from_bert",
+    "SegmentEncoding", "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "encoding_label", "from_bert", "from_deberta",
     "OptionError", "Registry", "UnknownNameError", "PosencSeq2SeqConfig", "PosencForConditionalGeneration",
 ]

@@ -170,29 +170,59 @@ def test_compiled_training_matches_eager():
     assert model.position_encoding.value_table.grad is not None
 
 
-# --- fast paths proved equal to their plain versions -------------------------------------------
+# --- what the fused kernel is handed ------------------------------------------------------------
 
-@pytest.mark.parametrize("n", [1, 2, 7, 16])
-def test_deberta_strided_relative_shift_equals_gather(n):
-    """n <= k takes the strided-view path; it must equal the direct δ(i,j) formula, gradients too."""
-    from posenc.encodings.base import EncodingContext, relative_offsets
+@pytest.mark.parametrize("position", posenc.list_encodings())
+def test_static_biases_reach_attention_with_unit_last_stride(position):
+    """SDPA copies an attention mask whose last stride is not 1 in every layer (t5's per-head table
+    gathered with heads innermost cost +36% of an attention call at L=512); every encoding's
+    once-per-forward bias must arrive dense along the keys."""
+    from posenc.encodings.base import EncodingContext
 
-    enc = tiny_model({"name": "deberta", "max_relative_positions": 16}).position_encoding
-    torch.manual_seed(0)
-    q = torch.randn(2, 4, n, 8, requires_grad=True)
-    k = torch.randn(2, 4, n, 8, requires_grad=True)
-    ctx = EncodingContext(2, n, q.device, q.dtype, position_ids=torch.arange(n)[None])
-    enc.prepare(ctx)
-    assert ctx.state[enc][1] is None  # the strided path
-    fast = enc.content_bias(1, q, k, ctx)
-    span = 16
-    delta = (-relative_offsets(n, q.device) + span).clamp(0, 2 * span - 1)
-    kr = enc.pos_k[1](enc.rel_embeddings.weight).view(2 * span, 4, 8).transpose(0, 1)
-    qr = enc.pos_q[1](enc.rel_embeddings.weight).view(2 * span, 4, 8).transpose(0, 1)
-    c2p = (q @ kr.transpose(-1, -2)).gather(-1, delta.expand(2, 4, n, n))
-    p2c = (k @ qr.transpose(-1, -2)).gather(-1, delta.expand(2, 4, n, n)).transpose(-1, -2)
-    ref = (c2p + p2c) * enc.score_scale(8)
-    assert torch.allclose(fast, ref, atol=1e-5)
-    g = torch.randn_like(ref)
-    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(
-        torch.autograd.grad(fast, (q, k), g), torch.autograd.grad(ref, (q, k), g)))
+    model = tiny_model(position, "diet")
+    enc = model.encodings
+    ctx = EncodingContext(2, 24, torch.device("cpu"), torch.float32, token_type_ids=torch.zeros(2, 24, dtype=torch.long))
+    with torch.no_grad():
+        enc.prepare(ctx)
+        for bias in enc.static_biases(ctx, None, model.config.num_hidden_layers):
+            assert bias is not None and bias.stride(-1) == 1, f"{position}: bias strides {bias.stride()}"
+
+
+def test_no_memory_plot_has_time_panels_only(tmp_path):
+    """``--no-memory`` leaves the memory panels out instead of drawing them empty."""
+    from matplotlib.image import imread
+
+    from posenc.bench.report import plot
+
+    row = dict(status="ok", median_ms=5.0, batch=2, model="absolute", mode="train", length=16, peak_mem_mb=None)
+    rows = [row, {**row, "length": 32, "median_ms": 9.0}, {**row, "mode": "infer"}, {**row, "mode": "infer", "length": 32}]
+    one = imread(plot(rows, tmp_path / "time.png"))
+    two = imread(plot([{**r, "peak_mem_mb": 3.0} for r in rows], tmp_path / "both.png"))
+    assert two.shape[0] == 2 * one.shape[0]  # one row of panels instead of two
+
+
+def test_cpu_clock_load_average_and_operator_profile_are_reported():
+    from posenc.bench.profile import profile_markdown
+
+    cfg = BenchConfig(shape=_tiny_shape(lengths=(16,), batch_sizes=(1,)), models=["absolute"], modes=("infer",),
+                      rounds=2, warmup=1, memory=False, clock="cpu", profile=True)
+    lines = []
+    rows = run_bench(cfg, log=lines.append)
+    assert rows[0]["status"] == "ok" and rows[0]["median_ms"] > 0
+    ops = rows[0]["profile"]
+    assert ops and abs(sum(r["share"] for r in ops) - 1) < 0.2 and any("linear" in r["op"] or "addmm" in r["op"] for r in ops)
+    assert "### absolute — infer b=1 L=16" in profile_markdown([dict(rows[0], ops=ops)])
+    assert "cpu clock" in lines[0] and "load average" in lines[0]
+    with pytest.raises(ValueError, match="unknown clock 'gpu'"):
+        run_bench(BenchConfig(shape=_tiny_shape(), models=["absolute"], clock="gpu"))
+
+
+def test_mlm_head_bench_times_masked_and_full_projection_in_one_run():
+    """``--head mlm --mlm-logits masked,all``: the pre-training step before (every token projected)
+    and after (masked tokens only), on the same shapes in one run, the ratio against the masked path."""
+    cfg = BenchConfig(shape=_tiny_shape(lengths=(16,), batch_sizes=(2,)), models=["absolute", "hf:bert"],
+                      modes=("train",), rounds=1, warmup=1, memory=False, head="mlm", mlm_logits=("masked", "all"))
+    rows = {r["model"]: r for r in add_ratios(run_bench(cfg, log=lambda s: None))}
+    assert rows["absolute+mlm"]["status"] == "ok" and rows["absolute+mlm"]["x_absolute"] == 1.0
+    assert rows["absolute+mlm(all logits)"]["status"] == "ok" and rows["absolute+mlm(all logits)"]["x_absolute"] > 0
+    assert rows["hf:bert"]["status"].startswith("error") and "--peers ''" in rows["hf:bert"]["status"]

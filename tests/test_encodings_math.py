@@ -244,8 +244,12 @@ def test_shaw_values_uses_eager_and_matches_direct_formula(caplog):
     assert torch.allclose(ours, ref, atol=1e-5)
 
 
-def test_deberta_c2p_p2c_match_direct_formula():
-    model = pt.tiny_model({"name": "deberta", "max_relative_positions": 4})
+def test_deberta_paper_variant_matches_eq_2_to_4():
+    """The paper's DeBERTa (He et al. 2021, §3.1 Eq. 2–4): clipped offsets, per-layer W_{q,r}, W_{k,r},
+    p2c at δ(j, i), no LayerNorm on the table; written out element by element."""
+    paper = {"name": "deberta", "max_relative_positions": 4, "position_buckets": 0, "share_att_key": False,
+             "rel_layer_norm": False, "p2c_index": "paper"}
+    model = pt.tiny_model(paper)
     enc = model.position_encoding
     n, dh, span = 10, 8, 4
     torch.manual_seed(0)

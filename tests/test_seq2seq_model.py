@@ -95,7 +95,7 @@ def test_transformer_base_defaults_and_parameter_count():
     cfg = PosencSeq2SeqConfig(vocab_size=37000)
     assert (cfg.encoder_layers, cfg.decoder_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size) \
         == (6, 6, 512, 8, 2048)
-    assert cfg.position == {"name": "sinusoidal"} and cfg.layer_norm_position == "post"
+    assert cfg.position == {"name": "sinusoidal", "scale_embeddings": False} and cfg.layer_norm_position == "post"
     assert cfg.cross_attention_position == "none" and cfg.hidden_act == "relu"
     with torch.device("meta"):
         model = PosencForConditionalGeneration(cfg)

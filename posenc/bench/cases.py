@@ -10,6 +10,7 @@ covering the longest benchmarked length.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,22 +45,34 @@ class BenchCase:
     position: dict | None = None
     attention: dict | None = None
     peer: str | None = None
+    head: str = "encoder"  # "encoder" (the base model) or "mlm" (PosencForMaskedLM with masked labels)
+    mlm_logits: str = "masked"  # with head "mlm": "masked" (only labelled tokens projected) or "all"
     built: dict = field(default_factory=dict)  # model, kernel, notes, token_types after build()
+
+    def with_mlm_head(self, logits: str) -> "BenchCase":
+        """This posenc case as a masked-LM pre-training step: ``logits`` "masked" (the default path) or
+        "all" (every token projected onto the vocabulary, as before the masked-only head)."""
+        suffix = "+mlm" if logits == "masked" else "+mlm(all logits)"
+        return dataclasses.replace(self, label=self.label + suffix, head="mlm", mlm_logits=logits, built={})
 
     def build(self, shape, max_len: int, segment: Any, attn_implementation: str = "sdpa") -> dict:
         """Instantiate the model (train mode) and record the kernel it will run."""
         if self.impl == "hf":
+            if self.head != "encoder":
+                raise ValueError(f"{self.label}: HF peers are timed as base encoders; drop them (--peers '') "
+                                 f"when timing the MLM head")
             peer = build_peer(self.peer, shape, max_len)
             self.built = dict(model=peer.model.train(), kernel=peer.kernel, notes=peer.notes,
                               token_types=peer.uses_token_types, counterpart=peer.counterpart)
             return self.built
-        from ..modeling import PosencConfig, PosencModel
+        from ..modeling import PosencConfig, PosencForMaskedLM, PosencModel
 
         cfg = PosencConfig(**shape.sizes(), max_position_embeddings=max_len, position=copy.deepcopy(self.position),
                            segment=copy.deepcopy(segment), **({"attention": self.attention} if self.attention else {}))
         cfg._attn_implementation = attn_implementation
-        model = PosencModel(cfg).train()
-        self.built = dict(model=model, kernel=model.attention_kernel, notes=model.position_encoding.eager_reason or "",
+        model = (PosencForMaskedLM(cfg) if self.head == "mlm" else PosencModel(cfg)).train()
+        encoder = model.posenc if self.head == "mlm" else model
+        self.built = dict(model=model, kernel=encoder.attention_kernel, notes=encoder.position_encoding.eager_reason or "",
                           token_types=True, counterpart=self.position["name"])
         return self.built
 

@@ -6,9 +6,10 @@ the kernel it really runs is reported. Differences that are part of the peer's d
 the benchmark, are listed in ``notes``:
 
 - ``bert``: ``BertModel`` (learned absolute table, token types): the baseline of Table 1.
-- ``deberta_v2``: ``DebertaV2Model`` with ``relative_attention=True, pos_att_type=["c2p", "p2c"]``,
-  no input positions, no log buckets (``position_buckets=-1``) and ``max_relative_positions =
-  max_position_embeddings`` — the same choices as posenc's ``deberta`` defaults.
+- ``deberta_v2``: ``DebertaV2Model`` configured as microsoft/deberta-v3-*: relative attention only
+  (``position_biased_input=False``), ``pos_att_type=["p2c", "c2p"]``, 256 log buckets up to
+  distance 512, shared keys, LayerNorm on the relative table, no token types — the function posenc's
+  ``deberta`` computes with its default options (tests/test_reference_deberta.py proves it).
 - ``t5``: ``T5EncoderModel`` with ``d_kv = d/h``, ``d_ff``, ``feed_forward_proj="gelu"``, 32 buckets,
   max distance 128; T5 has RMSNorm (pre-norm), no biases and no token-type embedding.
 - ``roformer``: ``RoFormerModel`` (rotary q/k, token types), same sizes.
@@ -54,11 +55,16 @@ def bert(shape, max_len: int) -> Peer:
 def deberta_v2(shape, max_len: int) -> Peer:
     from transformers import DebertaV2Config, DebertaV2Model
 
-    cfg = DebertaV2Config(**shape.sizes(), max_position_embeddings=max_len, type_vocab_size=2,
-                          relative_attention=True, pos_att_type=["c2p", "p2c"], position_biased_input=False,
-                          max_relative_positions=-1, position_buckets=-1)
+    from ..encodings.deberta import DebertaOptions
+
+    o = DebertaOptions()  # posenc's defaults, which are DeBERTa-v3's
+    cfg = DebertaV2Config(**shape.sizes(), max_position_embeddings=max_len, type_vocab_size=0,
+                          relative_attention=True, pos_att_type=["p2c", "c2p"], position_biased_input=False,
+                          max_relative_positions=o.max_relative_positions, position_buckets=o.position_buckets,
+                          share_att_key=o.share_att_key, norm_rel_ebd="layer_norm" if o.rel_layer_norm else "none")
     model, kernel = _build(DebertaV2Model, cfg)
-    return Peer(model, kernel, "deberta", f"HF DebertaV2Model c2p+p2c, k={max_len}, no buckets")
+    return Peer(model, kernel, "deberta", "HF DebertaV2Model as deberta-v3 (256 buckets, shared keys)",
+                uses_token_types=False)
 
 
 @PEERS.register("t5")

@@ -1,7 +1,7 @@
 """Benchmark output: ratios, a Table-1-style overhead table, the detail table, CSV and a plot.
 
 Ratios are taken inside one run, at equal mode, batch, length and dtype: ``x_absolute`` divides
-by posenc's ``absolute`` and ``x_bert`` by HF ``BertModel`` (``hf:bert``); ``x_peer`` compares
+by posenc's ``absolute`` (``absolute+mlm`` for masked-LM steps, ``posenc bench --head mlm``) and ``x_bert`` by HF ``BertModel`` (``hf:bert``); ``x_peer`` compares
 a posenc encoding with the HF implementation of the same encoding (``deberta`` vs
 ``hf:deberta_v2``, ``t5`` vs ``hf:t5``, ``rotary`` vs ``hf:roformer``).
 """
@@ -31,7 +31,7 @@ def add_ratios(rows: list[dict]) -> list[dict]:
             base = by_model.get((model, *_key(r)))
             return None if t is None or base is None else t / base
 
-        r["x_absolute"] = ratio("absolute")
+        r["x_absolute"] = ratio("absolute+mlm" if r.get("head") == "mlm" else "absolute")
         r["x_bert"] = ratio("hf:bert")
         peer = peer_of.get(r["model"]) if r["impl"] == "posenc" else None
         r["x_peer"] = ratio(peer) if peer else None
@@ -88,7 +88,8 @@ def write_csv(rows: list[dict], path: Path) -> Path:
 
 
 def plot(rows: list[dict], path: Path) -> Path | None:
-    """Time and peak memory vs sequence length (log-log), training and inference, one line per model."""
+    """Time (and peak memory, when it was measured) vs sequence length (log-log), training and
+    inference, one line per model."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,7 +100,9 @@ def plot(rows: list[dict], path: Path) -> Path | None:
         return None
     batch = min(r["batch"] for r in ok)
     modes = [m for m in ("train", "infer") if any(r["mode"] == m for r in ok)]
-    fig, axes = plt.subplots(2, len(modes), figsize=(6 * len(modes), 8), squeeze=False)
+    with_memory = any(r["peak_mem_mb"] is not None for r in ok)  # --no-memory: time panels only
+    panels = 2 if with_memory else 1
+    fig, axes = plt.subplots(panels, len(modes), figsize=(6 * len(modes), 4 * panels), squeeze=False)
     for j, mode in enumerate(modes):
         for model in dict.fromkeys(r["model"] for r in ok):
             pts = sorted((r["length"], r["median_ms"], r["peak_mem_mb"]) for r in ok
@@ -108,13 +111,14 @@ def plot(rows: list[dict], path: Path) -> Path | None:
                 continue
             style = "--" if model.startswith("hf:") else "-"
             axes[0][j].plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=model)
-            if all(p[2] is not None for p in pts):
+            if with_memory and all(p[2] is not None for p in pts):
                 axes[1][j].plot([p[0] for p in pts], [p[2] for p in pts], style, marker="o", label=model)
         axes[0][j].set_title(f"{mode}: time per {'step' if mode == 'train' else 'forward'} (batch {batch})")
         axes[0][j].set_ylabel("median ms")
-        axes[1][j].set_title(f"{mode}: peak tensor memory")
-        axes[1][j].set_ylabel("MiB")
-        for ax in (axes[0][j], axes[1][j]):
+        if with_memory:
+            axes[1][j].set_title(f"{mode}: peak tensor memory")
+            axes[1][j].set_ylabel("MiB")
+        for ax in (axes[i][j] for i in range(panels)):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("sequence length")

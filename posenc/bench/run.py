@@ -9,8 +9,10 @@ measured one at a time (for shapes whose models do not all fit in memory togethe
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,12 +20,13 @@ from typing import Any, Callable
 import torch
 
 from .cases import DEFAULT_ENCODINGS, DEFAULT_PEERS, BenchCase, parse_case
+from .profile import op_table
 from .shapes import BenchShape
 from .timing import inference_fn, is_out_of_memory, merge, peak_memory_bytes, timed_once, train_step_fn
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ["shape", "device", "dtype", "mode", "model", "impl", "counterpart", "kernel", "compiled", "batch",
+COLUMNS = ["shape", "device", "dtype", "mode", "head", "model", "impl", "counterpart", "kernel", "compiled", "batch",
            "length", "median_ms", "iqr_ms", "rounds", "tokens_per_s", "peak_mem_mb", "status", "notes"]
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16}
@@ -47,6 +50,10 @@ class BenchConfig:
     attn_implementation: str = "sdpa"
     max_seconds: float | None = 60.0
     interleave: bool = True
+    clock: str = "wall"
+    head: str = "encoder"  # "mlm": time PosencForMaskedLM with 15% masked labels (the pre-training step)
+    mlm_logits: tuple[str, ...] = ("masked",)  # with head "mlm": "masked" and/or "all" (each a row)
+    profile: bool = False  # one profiled call per measurement (row["profile"]; see posenc.bench.profile)
     max_position_embeddings: int | None = None
     seed: int = 0
 
@@ -54,6 +61,15 @@ class BenchConfig:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+    def check_clock(self) -> None:
+        from .timing import CLOCKS
+
+        if self.clock not in CLOCKS:
+            raise ValueError(f"unknown clock {self.clock!r}; use one of {', '.join(CLOCKS)}")
+        if self.clock == "cpu" and self.resolved_device().type != "cpu":
+            raise ValueError("--clock cpu measures host CPU time, not device time; use --clock wall on "
+                             f"{self.resolved_device().type}")
 
     def torch_dtype(self) -> torch.dtype:
         if self.dtype not in DTYPES:
@@ -88,19 +104,40 @@ def _compile(live: _Live, cfg: BenchConfig, probe: Callable[[torch.nn.Module], N
         live.case.built["notes"] = (live.case.built.get("notes", "") + f" [graph break: {reason}]").strip()
 
 
+MLM_PROBABILITY = 0.15  # BERT's share of predicted tokens (Devlin et al. 2019, §3.1)
+
+
 def _inputs(case: BenchCase, batch: int, length: int, vocab: int, device, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(1, vocab, (batch, length), generator=g).to(device)
+    ids = torch.randint(1, vocab, (batch, length), generator=g)
     inputs = dict(input_ids=ids, attention_mask=torch.ones_like(ids))
     if case.built.get("token_types"):
         inputs["token_type_ids"] = torch.zeros_like(ids)
-    return inputs
+    if case.head == "mlm":
+        chosen = torch.rand(batch, length, generator=g) < MLM_PROBABILITY
+        inputs["labels"] = torch.where(chosen, ids, torch.full_like(ids, -100))
+        inputs["return_logits"] = case.mlm_logits == "all"
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+
+
+def expand_heads(cases: list[BenchCase], cfg: BenchConfig) -> list[BenchCase]:
+    """With ``head: mlm``, each posenc case once per ``mlm_logits`` choice (HF peers stay and are
+    reported as errors: they are timed as base encoders only)."""
+    if cfg.head == "encoder":
+        return cases
+    if cfg.head != "mlm":
+        raise ValueError(f"unknown head {cfg.head!r}; use encoder or mlm")
+    unknown = set(cfg.mlm_logits) - {"masked", "all"}
+    if unknown:
+        raise ValueError(f"mlm_logits must be masked and/or all, got {sorted(unknown)}")
+    return [c.with_mlm_head(lg) if c.impl == "posenc" else dataclasses.replace(c, head="mlm") for c in cases
+            for lg in (cfg.mlm_logits if c.impl == "posenc" else cfg.mlm_logits[:1])]
 
 
 def _row(cfg, device, live: _Live | BenchCase, mode, batch, length, **values) -> dict:
     case = live.case if isinstance(live, _Live) else live
     built = case.built
-    row = dict(shape=cfg.shape.name, device=device.type, dtype=cfg.dtype, mode=mode, model=case.label,
+    row = dict(shape=cfg.shape.name, device=device.type, dtype=cfg.dtype, mode=mode, head=case.head, model=case.label,
                impl=case.impl, counterpart=built.get("counterpart", ""), kernel=built.get("kernel", ""),
                compiled=live.compiled if isinstance(live, _Live) else "no", batch=batch, length=length,
                median_ms=None, iqr_ms=None, rounds=0, tokens_per_s=None, peak_mem_mb=None, status="ok",
@@ -147,13 +184,16 @@ def _measure_group(lives: list[_Live], cfg: BenchConfig, device, dtype, log) -> 
                 timings: dict[int, list] = {id(live): [] for live in active}
                 for _ in range(cfg.rounds):
                     for live in active:
-                        timings[id(live)].append(timed_once(fns[id(live)], live.case.label, f"{mode} b{batch} L{length}"))
+                        timings[id(live)].append(timed_once(fns[id(live)], live.case.label, f"{mode} b{batch} L{length}",
+                                                           cfg.clock))
                 for live in active:
                     m = merge(timings[id(live)])
                     mem = peak_memory_bytes(fns[id(live)], device) if cfg.memory else None
                     row = _row(cfg, device, live, mode, batch, length, median_ms=m.median * 1e3, iqr_ms=m.iqr * 1e3,
                                rounds=len(m.times), tokens_per_s=batch * length / m.median,
                                peak_mem_mb=None if mem is None else mem / 2**20)
+                    if cfg.profile:
+                        row["profile"] = op_table(fns[id(live)])
                     rows.append(row)
                     log(f"{mode:5s} b={batch} L={length:5d} {live.case.label:28s} {row['kernel']:5s} "
                         f"{row['median_ms']:9.1f} ms (IQR {row['iqr_ms']:.1f})"
@@ -161,14 +201,25 @@ def _measure_group(lives: list[_Live], cfg: BenchConfig, device, dtype, log) -> 
     return rows
 
 
+def load_average() -> str:
+    """The host's 1/5/15-minute load averages and core count (how busy the machine was)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:  # not available on this platform
+        return "load average unavailable"
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min) on {os.cpu_count()} cores"
+
+
 def run_bench(cfg: BenchConfig, log: Callable[[str], None] = print) -> list[dict]:
     """Run the benchmark and return one dict per (model, batch, length, mode) with ``COLUMNS``."""
     device, dtype = cfg.resolved_device(), cfg.torch_dtype()
-    cases = [parse_case(m) for m in cfg.models]
+    cfg.check_clock()
+    cases = expand_heads([parse_case(m) for m in cfg.models], cfg)
     max_len = cfg.max_position_embeddings or max(512, *cfg.shape.lengths)
     groups = [cases] if cfg.interleave else [[c] for c in cases]
     log(f"posenc bench: {cfg.shape.describe()}; device {device.type}, {cfg.dtype}, "
-        f"{torch.get_num_threads()} threads, {cfg.rounds} rounds after {cfg.warmup} warm-up calls")
+        f"{torch.get_num_threads()} threads, {cfg.clock} clock, {cfg.rounds} rounds after {cfg.warmup} warm-up calls; "
+        f"{load_average()}")
     rows: list[dict] = []
     for group in groups:
         lives = []

@@ -1,11 +1,14 @@
 """What one measurement is: a training step or an inference pass, its time and its peak memory.
 
-- **Training step**: forward + loss (mean square of the last hidden state, in float32) + backward
-  + ``AdamW.step()`` + ``zero_grad(set_to_none=True)``; the model is in train mode (dropout on).
+- **Training step**: forward + loss (mean square of the last hidden state, in float32; a masked-LM
+  model's own loss when the inputs carry labels) + backward + ``AdamW.step()`` +
+  ``zero_grad(set_to_none=True)``; the model is in train mode (dropout on).
 - **Inference**: forward only, eval mode, under ``torch.no_grad()``.
 - **Time**: ``torch.utils.benchmark.Timer`` (which synchronises CUDA) runs the callable once per
   round; the rounds of all models are interleaved by the caller and merged into a
-  ``Measurement`` whose median and IQR are reported.
+  ``Measurement`` whose median and IQR are reported. The clock is wall time (``wall``, default)
+  or the process's CPU time (``cpu``: the sum over its threads; with one thread it ignores the
+  time other processes hold the cores, the better measure on a shared machine).
 - **Peak memory** (one extra call, outside the timed rounds): the most bytes the caching allocator
   held for tensors during the call, above what was live when it started. On CUDA this is
   ``torch.cuda.max_memory_allocated()`` minus ``memory_allocated()`` before the call; on CPU it is
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Callable
 
 import torch
@@ -37,7 +41,7 @@ def train_step_fn(model, inputs: dict, optimizer, dtype: torch.dtype) -> Callabl
     def step():
         with autocast_context(device, dtype):
             out = model(**inputs)
-            loss = out.last_hidden_state.float().pow(2).mean()
+            loss = out.loss if getattr(out, "loss", None) is not None else out.last_hidden_state.float().pow(2).mean()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -56,10 +60,14 @@ def inference_fn(model, inputs: dict, dtype: torch.dtype) -> Callable[[], None]:
     return infer
 
 
-def timed_once(fn: Callable[[], None], label: str, sub_label: str) -> benchmark.Measurement:
-    """One timed call of ``fn`` as a ``Measurement`` (merge several with ``merge``)."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def timed_once(fn: Callable[[], None], label: str, sub_label: str, clock: str = "wall") -> benchmark.Measurement:
+    """One timed call of ``fn`` as a ``Measurement`` (merge several with ``merge``), on ``clock``
+    (``wall`` or ``cpu``, see the module docstring)."""
     timer = benchmark.Timer("fn()", globals={"fn": fn}, label=label, sub_label=sub_label,
-                            num_threads=torch.get_num_threads())
+                            num_threads=torch.get_num_threads(), timer=CLOCKS[clock])
     return timer.timeit(1)
 
 

@@ -62,20 +62,34 @@ class LearnedAbsolute(PositionEncoding):
         return x + self.table(ctx.position_ids)
 
 
+@dataclass(frozen=True)
+class SinusoidalOptions:
+    scale_embeddings: bool = field(default=False, metadata={
+        "help": "multiply the token embeddings by sqrt(d) before adding the sinusoids (Vaswani et al. 2017, §3.4)"})
+
+
 @register_position("sinusoidal")
 class Sinusoidal(PositionEncoding):
     """Fixed sinusoids added to the input (Vaswani et al. 2017), no parameters, any length.
 
-    P[p, 2i] = sin(p / 10000^{2i/d}),  P[p, 2i+1] = cos(p / 10000^{2i/d})
+    X⁰ = s·W_tok[x] + P[pos],  P[p, 2i] = sin(p / 10000^{2i/d}),  P[p, 2i+1] = cos(p / 10000^{2i/d})
+
+    s = 1 by default (as ``absolute``, so the two differ only in P); ``scale_embeddings: true`` gives
+    s = √d, as Vaswani et al. (2017, §3.4) multiply the embedding weights, which keeps token
+    embeddings initialised at std 0.02 from being drowned by the unit-amplitude sinusoids. The
+    scaling applies to the token embeddings alone: segment embeddings are added afterwards.
     """
 
     paper_name = "Vaswani (sinusoidal)"
     family = "input embedding"
+    Options = SinusoidalOptions
     replaces_input_positions = False
     learnable = False
 
     def embed_input(self, x, ctx: EncodingContext):
         d = x.shape[-1]
+        if self.options.scale_embeddings:
+            x = x * math.sqrt(d)
         pos = ctx.position_ids.to(torch.float32)[..., None]  # [b|1, L, 1]
         inv = torch.exp(torch.arange(0, d, 2, device=x.device, dtype=torch.float32) * (-math.log(10000.0) / d))
         ang = pos * inv  # [b|1, L, d/2]

@@ -2,14 +2,25 @@
 
     A^h_ij = q_i·k_j/√d_h − m_h·|i − j|,   m_h = 2^(−8h/H), h = 1..H
 
-An encoder uses the symmetric |i − j| form (no causal mask). A causal decoder uses the paper's
-form −m_h·(i − j) for keys j ≤ i (later keys are masked). i and j are the true positions of
-query and key, so a cached decoder step (one query at t, keys 0..t) gets row t. No parameters.
+An encoder uses the symmetric |i − j| form, the bias matrix the ALiBi authors give for encoder
+(non-causal) attention (Press, 2021, GitHub ofirpress/attention_with_linear_biases issue 5). A causal
+decoder uses the paper's form −m_h·(i − j) for keys j ≤ i (later keys are masked). i and j are the
+true positions of query and key, so a cached decoder step (one query at t, keys 0..t) gets row t.
+No parameters.
+
+**An ALiBi encoder cannot tell left from right.** The bias depends on |i − j| only, so reversing
+the input reverses the output exactly (tests/test_fidelity_options.py): a token two to the left
+and a token two to the right are the same to every head. Order reaches the model only through
+content. Encodings with signed offsets (``t5``, ``diet_rel``, ``shaw``, ``rotary``, ``deberta``)
+do not have this symmetry. No asymmetric ALiBi for encoders with published results was found (the
+authors' issue above describes only the symmetric form), so none is offered here.
 
 The penalty is capped at ``max_penalty`` nats (default 40): a token that far away already weighs
 < e^−40 ≈ 4·10⁻¹⁸ of the nearest one, below float32 resolution, so the function is unchanged; without
 the cap, exp(−m_h·|i − j|) falls into float32's subnormal range (below e^−87, reached from |i − j| ≥ 175 on
-the steepest head) and CPU matmuls over those probabilities run 5–15× slower.
+the steepest head) and CPU matmuls over those probabilities run 5–15× slower. Head h is capped from
+|i − j| ≥ max_penalty / m_h = max_penalty · 2^(max_bias·h/H): with 8 heads and the defaults, from 80 on
+the steepest head (m_1 = 1/2), then 160, 320, 640, …, 10240 on the flattest.
 """
 
 from __future__ import annotations
@@ -39,7 +50,8 @@ def alibi_slopes(num_heads: int, max_bias: float = 8.0) -> list[float]:
 class AlibiOptions:
     max_bias: float = field(default=8.0, metadata={"help": "slopes are 2^(-max_bias*h/H)"})
     max_penalty: float = field(default=40.0, metadata={
-        "help": "cap on m_h*|i-j| in nats (keeps softmax out of float32 subnormals; .inf = no cap)"})
+        "help": "cap on m_h*|i-j| in nats (keeps softmax out of float32 subnormals; head h is capped from "
+                "|i-j| >= max_penalty*2^(max_bias*h/H), i.e. 80 on the steepest of 8 heads; .inf = no cap)"})
 
     def validate(self):
         if self.max_bias <= 0:
@@ -50,7 +62,7 @@ class AlibiOptions:
 
 @register_position("alibi")
 class Alibi(PositionEncoding):
-    """ALiBi: fixed per-head linear distance penalty −min(m_h·|i−j|, max_penalty) (symmetric in an encoder)."""
+    """ALiBi: per-head penalty −min(m_h·|i−j|, 40); symmetric in an encoder, so it cannot tell left from right."""
 
     paper_name = "ALiBi"
     family = "relative logit bias"

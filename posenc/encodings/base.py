@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
@@ -62,6 +62,9 @@ class EncodingContext:
     by the batch, so fast paths apply (None: inferred from the tensors, one host read).
     ``token_type_ids``: [b, L] segment ids or None. ``attention_mask``: [b, Lk] 1 = real key.
     ``state``: per-encoding scratch space filled by :meth:`Encoding.prepare`.
+    ``qk_projection``: x [..., d] → (x·W_Q + b_Q, x·W_K + b_K) of the self-attention layer now
+    calling ``content_bias``; each layer sets it before the call (DeBERTa's shared keys project
+    the relative table with the layer's own content projections).
     """
 
     batch_size: int
@@ -75,6 +78,7 @@ class EncodingContext:
     causal: bool = False
     canonical: bool | None = None
     state: dict[Any, Any] = field(default_factory=dict)
+    qk_projection: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def __post_init__(self):
         if self.position_ids is None:
@@ -239,7 +243,8 @@ class Encoding(nn.Module):
 
     def content_bias(self, layer: int, q: torch.Tensor, k: torch.Tensor, ctx: EncodingContext) -> torch.Tensor | None:
         """Additive logit bias from q [b, h, Lq, d_h] and all keys k [b, h, Lk, d_h] (cached ones
-        included); returns [b, h, Lq, Lk] (already scaled)."""
+        included); returns [b, h, Lq, Lk] (already scaled). ``ctx.qk_projection`` is the calling
+        layer's query/key projection."""
         return None
 
     def rotate_qk(self, layer: int, q: torch.Tensor, k: torch.Tensor, ctx: EncodingContext):
@@ -329,10 +334,12 @@ def toeplitz(by_offset: torch.Tensor, seq_len: int, key_len: int | None = None) 
     out[i, j] = v[j − i + Lq − 1] (Lk defaults to Lq).
 
     A strided view plus one flip: the backward is a strided sum over Lq+Lk−1 values per row instead
-    of the scatter-add an [Lq, Lk] gather needs (several times slower on CPU).
+    of the scatter-add an [Lq, Lk] gather needs (several times slower on CPU). The result is
+    contiguous (``by_offset`` is made contiguous first, a copy of Lq+Lk−1 values per row): a bias
+    whose last stride is not 1 is copied again by the fused attention kernel in every layer.
     """
     key_len = seq_len if key_len is None else key_len
-    return by_offset.unfold(-1, key_len, 1).flip(-2)
+    return by_offset.contiguous().unfold(-1, key_len, 1).flip(-2)
 
 
 def offsets_1d(seq_len: int, device, key_len: int | None = None) -> torch.Tensor:

@@ -95,6 +95,11 @@ class PosencSelfAttention(nn.Module):
         self.out = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout_p = config.attention_probs_dropout_prob
 
+    def project_qk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [..., d] → (x·W_Q + b_Q, x·W_K + b_K), each [..., d]: the first two thirds of ``qkv``."""
+        d = x.shape[-1]
+        return F.linear(x, self.qkv.weight[: 2 * d], self.qkv.bias[: 2 * d]).chunk(2, dim=-1)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -115,6 +120,7 @@ class PosencSelfAttention(nn.Module):
             k, v = cache.update(k, v, layer)  # [b, h, past + L, d_h]
         if projection is not None:  # Linformer: k, v [b, h, L, d_h] -> [b, h, k, d_h]
             k, v = projection(layer, k, v, ctx.attention_mask)
+        ctx.qk_projection = self.project_qk  # DeBERTa's shared keys project positions with this layer's W_Q, W_K
         extra = encodings.content_bias(layer, q, k, ctx)
         if extra is not None:
             bias = extra if bias is None else bias + extra

@@ -10,14 +10,14 @@ into Shaw's key table, clip k = max_position_embeddings − 1, key_query for ``r
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from typing import Any, Mapping
 
 import torch
 
+from .checkpoints import (CheckpointConversionError, bert_layout_map, finish_conversion, load_checkpoint, map_state_dict,
+                          rename_legacy_layer_norm)
 from .configuration import PosencConfig
 
 logger = logging.getLogger(__name__)
@@ -31,52 +31,8 @@ _CONFIG_FIELDS = (
 _IGNORABLE = re.compile(r"(^|\.)embeddings\.position_ids$|^cls\.seq_relationship\.|^cls\.predictions\.decoder\.bias$")
 
 
-class BertConversionError(ValueError):
+class BertConversionError(CheckpointConversionError):
     """A BERT checkpoint that does not map onto posenc (names the offending keys)."""
-
-
-def _load_source(source) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(state dict, config dict) from a model, a (state_dict, config) pair, a directory or a Hub id."""
-    if isinstance(source, torch.nn.Module):
-        return dict(source.state_dict()), source.config.to_dict()
-    if isinstance(source, tuple) and len(source) == 2:
-        sd, cfg = source
-        return dict(sd), (cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
-    if isinstance(source, (str, os.PathLike)):
-        return _load_path(str(source))
-    raise TypeError(
-        "from_bert expects a transformers BERT model, a (state_dict, config) pair, a local directory or a Hub id; "
-        f"got {type(source).__name__}"
-    )
-
-
-def _load_path(path: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    def fetch(name):
-        if os.path.isdir(path):
-            p = os.path.join(path, name)
-            return p if os.path.exists(p) else None
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError
-
-        try:
-            return hf_hub_download(path, name)
-        except EntryNotFoundError:
-            return None
-
-    cfg_file = fetch("config.json")
-    if cfg_file is None:
-        raise BertConversionError(f"{path}: no config.json; pass a BERT checkpoint directory or Hub id")
-    with open(cfg_file, encoding="utf-8") as f:
-        cfg = json.load(f)
-    st = fetch("model.safetensors")
-    if st is not None:
-        from safetensors.torch import load_file
-
-        return load_file(st), cfg
-    binf = fetch("pytorch_model.bin")
-    if binf is None:
-        raise BertConversionError(f"{path}: neither model.safetensors nor pytorch_model.bin found")
-    return torch.load(binf, map_location="cpu", weights_only=True), cfg
 
 
 def _position_spec(cfg: Mapping[str, Any]) -> Any:
@@ -91,32 +47,12 @@ def _position_spec(cfg: Mapping[str, Any]) -> Any:
 def bert_key_map(num_layers: int, prefix: str, shaw: bool) -> dict[str, list[str]]:
     """posenc key (inside ``PosencModel``) → BERT keys it is built from (several: concatenated)."""
     p = prefix
-    m = {
-        "word_embeddings.weight": [f"{p}embeddings.word_embeddings.weight"],
-        "segment_encoding.weight": [f"{p}embeddings.token_type_embeddings.weight"],
-        "embed_norm.weight": [f"{p}embeddings.LayerNorm.weight"],
-        "embed_norm.bias": [f"{p}embeddings.LayerNorm.bias"],
-    }
+    m = bert_layout_map(prefix, num_layers, ("query", "key", "value"))
     if not shaw:
         m["position_encoding.table.weight"] = [f"{p}embeddings.position_embeddings.weight"]
-    for i in range(num_layers):
-        b, o = f"{p}encoder.layer.{i}.", f"layers.{i}."
-        for kind in ("weight", "bias"):
-            m[f"{o}attention.qkv.{kind}"] = [f"{b}attention.self.{n}.{kind}" for n in ("query", "key", "value")]
-            m[f"{o}attention.out.{kind}"] = [f"{b}attention.output.dense.{kind}"]
-            m[f"{o}attention_norm.{kind}"] = [f"{b}attention.output.LayerNorm.{kind}"]
-            m[f"{o}ffn_in.{kind}"] = [f"{b}intermediate.dense.{kind}"]
-            m[f"{o}ffn_out.{kind}"] = [f"{b}output.dense.{kind}"]
-            m[f"{o}ffn_norm.{kind}"] = [f"{b}output.LayerNorm.{kind}"]
     m["pooler.weight"] = [f"{p}pooler.dense.weight"]
     m["pooler.bias"] = [f"{p}pooler.dense.bias"]
     return m
-
-
-def _rename_legacy(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    # TF-era checkpoints name LayerNorm parameters gamma/beta
-    return {re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", k)): v
-            for k, v in sd.items()}
 
 
 def from_bert(source, **config_overrides):
@@ -127,8 +63,8 @@ def from_bert(source, **config_overrides):
     """
     from .modeling import PosencForMaskedLM, PosencForSequenceClassification, PosencModel
 
-    sd, bert_cfg = _load_source(source)
-    sd = _rename_legacy(sd)
+    sd, bert_cfg = load_checkpoint(source, "BERT", BertConversionError)
+    sd = rename_legacy_layer_norm(sd)
     prefix = "bert." if any(k.startswith("bert.") for k in sd) else ""
     position = _position_spec(bert_cfg)
     shaw = isinstance(position, dict)
@@ -163,22 +99,9 @@ def from_bert(source, **config_overrides):
         "classifier.bias": ["classifier.bias"],
     })
     target = model.state_dict()
-    key_map = {k: v for k, v in key_map.items() if k in target}
-
-    new_sd, used, problems = {}, set(), []
-    for key, sources in key_map.items():
-        missing = [s for s in sources if s not in sd]
-        if missing:
-            if key == base + "lm_head.decoder.weight":  # tied: may be absent from the file
-                continue
-            problems.append(f"posenc {key} needs BERT {', '.join(missing)} (not in the checkpoint)")
-            continue
-        tensor = torch.cat([sd[s] for s in sources], dim=0) if len(sources) > 1 else sd[sources[0]]
-        used.update(sources)
-        if tuple(tensor.shape) != tuple(target[key].shape):
-            problems.append(f"{' + '.join(sources)} has shape {tuple(tensor.shape)}, posenc {key} expects {tuple(target[key].shape)}")
-            continue
-        new_sd[key] = tensor
+    # the decoder is tied to the word embeddings: transformers v5 does not save it
+    tied = {"lm_head.decoder.weight"}
+    new_sd, used, problems = map_state_dict(sd, key_map, target, optional=tied)
     if shaw:
         tables = []
         for i in range(config.num_hidden_layers):
@@ -198,16 +121,4 @@ def from_bert(source, **config_overrides):
                 problems.append(f"distance_embedding tables have shape {tuple(stacked.shape)}, posenc {key} expects {tuple(target[key].shape)}")
             else:
                 new_sd[key] = stacked
-    unmatched = sorted(k for k in sd if k not in used and not _IGNORABLE.search(k))
-    if unmatched:
-        problems.append("BERT keys with no posenc counterpart: " + ", ".join(unmatched))
-    not_loaded = sorted(k for k in target if k not in new_sd and k != base + "lm_head.decoder.weight")
-    if not_loaded and not problems:
-        problems.append("posenc parameters not filled from the checkpoint: " + ", ".join(not_loaded))
-    if problems:
-        raise BertConversionError("cannot convert this BERT checkpoint:\n  - " + "\n  - ".join(problems))
-    model.load_state_dict(new_sd, strict=False)
-    if hasattr(model, "tie_weights"):
-        model.tie_weights()
-    model.eval()
-    return model
+    return finish_conversion(model, sd, new_sd, used, problems, _IGNORABLE, tied, "BERT", BertConversionError)

@@ -7,6 +7,7 @@ N × [attention + residual + LayerNorm, FFN + residual + LayerNorm] → heads.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -156,6 +157,14 @@ class PosencMLMHead(nn.Module):
         return self.decoder(self.norm(self.act(self.dense(h)))) + self.bias
 
 
+@dataclass
+class PosencMaskedLMOutput(MaskedLMOutput):
+    """``MaskedLMOutput`` plus ``masked_logits`` [n, V]: the logits of the n labelled tokens, in the
+    row-major order of ``labels != -100`` (row r belongs to example ``(labels != -100).nonzero()[r, 0]``)."""
+
+    masked_logits: torch.FloatTensor | None = None
+
+
 class PosencForMaskedLM(PosencPreTrainedModel):
     _tied_weights_keys = {"lm_head.decoder.weight": "posenc.word_embeddings.weight"}
 
@@ -172,20 +181,28 @@ class PosencForMaskedLM(PosencPreTrainedModel):
         self.lm_head.decoder = value
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, **kwargs):
+                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
+                return_logits: bool | None = None, **kwargs) -> PosencMaskedLMOutput:
+        """Masked-LM forward.
+
+        ``labels`` [b, L] (−100: not predicted): ``loss`` is the mean cross-entropy over the labelled
+        tokens, and only those go through the vocabulary projection (``masked_logits`` [n, V]) —
+        in pre-training ~15% of the tokens, so the [b·L, d] × [d, V] product shrinks ~7×.
+        ``return_logits``: also project every token (``logits`` [b, L, V]); default (None): only
+        when no ``labels`` are given. Pass True to get full logits together with the loss.
+        """
         out = self.posenc(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                           output_attentions=output_attentions, output_hidden_states=output_hidden_states)
         h = out.last_hidden_state
-        loss = None
+        loss = masked = None
         if labels is not None:
-            # only masked positions (label != -100) go through the vocabulary projection
             keep = labels != -100
-            logits_masked = self.lm_head(h[keep])
-            loss = F.cross_entropy(logits_masked.float(), labels[keep]) if keep.any() else h.sum() * 0.0
-            logits = None if kwargs.get("skip_logits") else self.lm_head(h)
-        else:
-            logits = self.lm_head(h)
-        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
+            masked = self.lm_head(h[keep])  # [n, V]
+            loss = F.cross_entropy(masked.float(), labels[keep]) if masked.shape[0] else h.sum() * 0.0
+        full = return_logits if return_logits is not None else labels is None
+        logits = self.lm_head(h) if full else None
+        return PosencMaskedLMOutput(loss=loss, logits=logits, masked_logits=masked, hidden_states=out.hidden_states,
+                                    attentions=out.attentions)
 
 
 class PosencForSequenceClassification(PosencPreTrainedModel):
@@ -267,6 +284,6 @@ class PosencForQuestionAnswering(PosencPreTrainedModel):
 
 
 __all__ = [
-    "PosencPreTrainedModel", "PosencModel", "PosencForMaskedLM", "PosencForSequenceClassification",
+    "PosencPreTrainedModel", "PosencModel", "PosencForMaskedLM", "PosencMaskedLMOutput", "PosencForSequenceClassification",
     "PosencForTokenClassification", "PosencForQuestionAnswering", "POSITION_ENCODINGS", "SEGMENT_ENCODINGS",
 ]

@@ -138,9 +138,13 @@ def _context(b, positions, keys=None, canonical=None, causal=False):
                            position_ids=positions, k_positions=keys, canonical=canonical, causal=causal)
 
 
-def attention_logits(encodings: EncodingStack, q, k, ctx: EncodingContext, layer: int = 0) -> torch.Tensor:
+def attention_logits(encodings: EncodingStack, q, k, ctx: EncodingContext, layer: int = 0,
+                     qk_projection=None) -> torch.Tensor:
     """Logits [b, h, Lq, Lk] the attention layer would compute from q [b, h, Lq, d_h] and k
-    [b, h, Lk, d_h] (no mask): rotate → q·kᵀ·scale + layer bias + content bias."""
+    [b, h, Lk, d_h] (no mask): rotate → q·kᵀ·scale + layer bias + content bias. ``qk_projection``:
+    the layer's query/key projection (``PosencSelfAttention.project_qk``), for encodings that use it."""
+    if qk_projection is not None:
+        ctx.qk_projection = qk_projection
     encodings.prepare(ctx)
     q, k = encodings.rotate_qk(layer, q, k, ctx)
     logits = (q @ k.transpose(-1, -2)) * encodings.score_scale(q.shape[-1])
@@ -162,8 +166,9 @@ def check_bias_depends_on_offset(position, length: int = 9, shift: int = 5) -> N
     k = torch.randn(1, h, 1, dh).expand(2, h, length, dh).contiguous()
     pos = torch.arange(length)[None]
     with torch.no_grad():
-        logits = attention_logits(enc, q, k, _context(2, pos))
-        shifted = attention_logits(enc, q, k, _context(2, pos + shift))
+        proj = model.layers[0].attention.project_qk
+        logits = attention_logits(enc, q, k, _context(2, pos), qk_projection=proj)
+        shifted = attention_logits(enc, q, k, _context(2, pos + shift), qk_projection=proj)
     for off in range(-(length - 1), length):
         diag = torch.diagonal(logits, offset=off, dim1=-2, dim2=-1)
         assert torch.allclose(diag, diag[..., :1].expand_as(diag), atol=1e-5), f"{position}: logits vary along offset {off}"
@@ -181,12 +186,14 @@ def check_general_path_equals_fast_path(position, segment="none", length: int = 
     x = torch.randn(2, length, model.config.hidden_size)
     probs = torch.softmax(torch.randn(2, h, length, length), -1)
     pos = torch.arange(length)[None]
+    proj = model.layers[0].attention.project_qk
     with torch.no_grad():
         for causal in (False, True):
             fast, general = _context(2, pos, canonical=True, causal=causal), _context(2, pos, canonical=False, causal=causal)
             for name, a, b in (
                     ("embed_input", enc.embed_input(x, fast), enc.embed_input(x, general)),
-                    ("logits", attention_logits(enc, q, k, fast), attention_logits(enc, q, k, general)),
+                    ("logits", attention_logits(enc, q, k, fast, qk_projection=proj),
+                     attention_logits(enc, q, k, general, qk_projection=proj)),
                     ("value_term", enc.value_term(0, probs, fast), enc.value_term(0, probs, general))):
                 if a is None and b is None:
                     continue

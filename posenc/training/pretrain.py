@@ -57,20 +57,26 @@ def _tokenizer(cfg: PretrainConfig, acc, run_dir: Path, text_ds):
 
 def _mlm_evaluator(acc, model, loader):
     """Held-out MLM loss / perplexity / masked-token accuracy; masks are fixed (seeded per
-    block), and gather_for_metrics drops the duplicates that pad the last batch."""
+    block), and gather_for_metrics drops the duplicates that pad the last batch. Only the masked
+    tokens go through the vocabulary projection (the model's ``masked_logits``)."""
 
     def evaluate() -> dict:
         sums = torch.zeros(3, dtype=torch.float64)
         n_blocks = 0
         with torch.no_grad():
             for batch in loader:
-                labels = batch.pop("labels")
+                labels = batch["labels"]
                 with acc.autocast():
-                    logits = model(**batch).logits
+                    logits = model(**batch).masked_logits.float()  # [n, V], rows of labels != -100 in order
                 mask = labels != -100
-                ce = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")
-                correct = (logits.argmax(-1) == labels) & mask
-                rows = torch.stack([ce.sum(1), mask.sum(1).float(), correct.sum(1).float()], 1)
+                target = labels[mask]
+                example = mask.nonzero(as_tuple=True)[0]  # the block each masked token belongs to
+                ce = F.cross_entropy(logits, target, reduction="none")
+                correct = (logits.argmax(-1) == target).float()
+                rows = torch.zeros(labels.shape[0], 3, device=logits.device)
+                rows[:, 0].index_add_(0, example, ce)
+                rows[:, 1] = mask.sum(1).float()
+                rows[:, 2].index_add_(0, example, correct)
                 rows = acc.gather_for_metrics(rows)
                 sums += rows.double().sum(0).cpu()
                 n_blocks += rows.shape[0]
