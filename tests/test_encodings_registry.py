@@ -19,7 +19,7 @@ def _acts_in_attention(cls) -> bool:
 
 def test_public_names_are_the_contract():
     assert POSITIONS == sorted(["none", "absolute", "sinusoidal", "shaw", "t5", "tupe", "deberta",
-                                "diet_abs", "diet_rel", "rotary", "alibi"])
+                                "diet_abs", "diet_rel", "rotary", "alibi", "kerple", "sandwich", "fire"])
     assert SEGMENTS == ["diet", "input", "none"]
     assert posenc.list_encodings("diet*") == ["diet_abs", "diet_rel"]
     assert posenc.list_encodings("t5,alibi") == ["alibi", "t5"]
@@ -27,10 +27,11 @@ def test_public_names_are_the_contract():
 
 def test_relative_encodings_declared():
     """Pins the built-ins' declarations to the literature (the checks below prove each declaration true)."""
-    assert set(RELATIVE) == {"shaw", "t5", "deberta", "diet_rel", "rotary", "alibi"}
+    assert set(RELATIVE) == {"shaw", "t5", "deberta", "diet_rel", "rotary", "alibi", "kerple", "sandwich"}
     table = {n: POSITION_ENCODINGS.get(n).extrapolation for n in POSITIONS}
     assert {n for n, e in table.items() if e == "table"} == {"absolute", "diet_abs", "tupe"}
-    assert {n for n in POSITIONS if not POSITION_ENCODINGS.get(n).learnable} == {"none", "sinusoidal", "rotary", "alibi"}
+    assert {n for n in POSITIONS if not POSITION_ENCODINGS.get(n).learnable} == {"none", "sinusoidal", "rotary", "alibi",
+                                                                                  "sandwich"}
 
 
 @pytest.mark.parametrize("segment", SEGMENTS)

@@ -140,7 +140,7 @@ def encoding_label(position: Any, segment: Any = "none") -> str:
 
 
 # Built-in families: importing a module registers its encodings.
-from . import absolute, alibi, diet, rotary, segment, shaw, t5, untied  # noqa: E402,F401
+from . import absolute, alibi, diet, fire, kerple, rotary, sandwich, segment, shaw, t5, untied  # noqa: E402,F401
 from .stack import EncodingStack  # noqa: E402
 
 __all__ = [
