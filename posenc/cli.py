@@ -8,8 +8,6 @@ import importlib
 import sys
 
 COMMANDS = ["list", "validate", "tokenizer", "pretrain", "finetune", "sweep", "report", "bench", "probe"]
-# Announced but possibly not written yet; any other missing module is a real error.
-PLANNED = {"sweep", "bench", "probe"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,18 +18,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"posenc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"posenc.commands.{name}")
-        except ModuleNotFoundError as e:
-            if name in PLANNED and e.name == f"posenc.commands.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"posenc.commands.{name}").register(sub)
     return parser
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse a command line; ``KEY=VALUE`` overrides may come anywhere, also after flags
+    (``posenc pretrain c.yaml --resume train.lr=1e-3``), which plain argparse rejects."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    late = [a for a in extra if "=" in a and not a.startswith("-")]
+    if late and hasattr(args, "overrides"):
+        args.overrides = list(args.overrides) + late
+        extra = [a for a in extra if a not in late]
+    if extra:
+        sub = parser._subparsers._group_actions[0].choices.get(getattr(args, "command", None), parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     return int(args.func(args) or 0)
 
 

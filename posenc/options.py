@@ -69,14 +69,13 @@ def coerce(value: Any, tp, where: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for a in args:
             if a is type(None):
                 continue
             try:
                 return coerce(value, a, where)
-            except OptionError as e:
-                errors.append(str(e))
+            except OptionError:
+                pass
         raise OptionError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     if origin in (list, tuple):
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):

@@ -149,6 +149,8 @@ def file_format(path: Path, declared: str | None) -> str:
 def read_table(path: Path, fmt: str, *, encoding: str, header: bool) -> Table:
     if not path.is_file():
         raise TaskDataError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise TaskDataError(f"{path}: the file is empty (0 bytes); a split needs its rows (was it cut by a failed copy?)")
     if fmt == "tsv":
         return read_tsv(path, encoding=encoding, header=header)
     if fmt == "csv":

@@ -77,3 +77,47 @@ def test_deep_check_names_encoding_options_and_tasks(tmp_path):
     assert any(":2: task:" in m and "sst2" in m for m in msgs), msgs
     assert any(":5: model.position:" in m and "num_buckets" in m for m in msgs), msgs
     assert any(":6: model.segment:" in m and "diet" in m for m in msgs), msgs
+
+
+def test_loaded_lengths_agree_with_the_model_for_every_encoding():
+    """For every registered position encoding, load_config refuses mlm.seq_len exactly when a model
+    built from that config cannot run a sequence of that length (absolute tables do not stretch,
+    relative encodings do): the check and the model never disagree."""
+    import posenc
+    import torch
+    from posenc.encodings import list_encodings
+    from posenc.training.models import build_config
+
+    size = ["model.preset=tiny", "model.hidden_size=32", "model.num_attention_heads=4", "model.intermediate_size=64",
+            "model.num_hidden_layers=1", "model.max_position_embeddings=16"]
+    refused = []
+    for name in list_encodings():
+        over = size + [f"model.position={name}", "mlm.seq_len=24"]
+        problems = check_config(REPO / "configs/pretrain/tiny.yaml", over)
+        assert all(p.key == "mlm.seq_len" for p in problems), problems
+        cfg = load_config(REPO / "configs/pretrain/tiny.yaml", [o for o in over if "seq_len" not in o] + ["mlm.seq_len=8"])
+        tok = type("Tok", (), {"pad_token_id": 0, "__len__": lambda self: 50})()
+        model = posenc.PosencModel(build_config(cfg.model, tok)).eval()
+        try:
+            model(input_ids=torch.ones(1, 24, dtype=torch.long))
+            runs = True
+        except ValueError:
+            runs = False
+        assert runs == (not problems), (name, problems)
+        refused += [name] if problems else []
+    assert "absolute" in refused and "t5" not in refused
+
+
+def test_max_length_zero_is_not_read_as_the_default():
+    with pytest.raises(ConfigError, match=r"train.max_length: must be ≥ 8 tokens, got 0"):
+        load_config(REPO / "configs/finetune/sst2.yaml", ["train.max_length=0"])
+
+
+def test_inputs_are_checked_when_asked(tmp_path):
+    base = REPO / "configs/finetune/sst2.yaml"
+    load_config(base)  # model.from names a run trained first: fine for a plan (and `posenc validate`)
+    with pytest.raises(ConfigError, match=r"model.from: 'runs/tiny-absolute': no such local directory"):
+        load_config(base, inputs=True)
+    with pytest.raises(ConfigError, match=r"data.dir: .*nothere: no such directory"):
+        load_config(base, ["data.source=local", f"data.dir={tmp_path}/nothere", "model.from=null",
+                           "model.preset=tiny", "tokenizer.train=wordpiece"], inputs=True)

@@ -1,7 +1,7 @@
 """2 CPU processes (gloo, data parallel) train the same model as 1 process.
 
 Launch: ``torchrun --nproc_per_node 2 -m posenc ...`` — the engine builds ``Accelerator(cpu=True)``
-when there is no GPU, the only combination that gives one 2-rank group on CPU (ECOSYSTEM.md §6).
+when there is no GPU, the only combination that gives one 2-rank group on CPU (docs/training.md).
 
 Tolerances: fine-tuning (mean over examples, equal halves per rank) must agree to 1e-4; MLM to
 2e-2 in loss, because each rank averages its loss over its *own* masked tokens, so the all-reduced

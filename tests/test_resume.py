@@ -60,3 +60,25 @@ def test_sigkill_then_resume_matches_uninterrupted(shared_tokenizer):
     # metrics.jsonl reads as one uninterrupted run: one row per logged step, same losses
     strip = lambda rows: [(r["step"], r.get("loss"), str(r.get("eval"))) for r in rows]  # noqa: E731
     assert strip(metrics_rows(run_dir)) == strip(metrics_rows(tmp / "full"))
+
+
+def test_resume_rules_for_config_keys():
+    """Only keys that change cadence, locations or length may differ on --resume; a key that an
+    older posenc did not record is unchanged while it holds its default."""
+    from posenc.training import config_to_dict, load_config
+    from posenc.training.resume import ResumeConfigError, check_resume
+
+    old = config_to_dict(load_config(TINY_PRETRAIN))
+    same = check_resume(old, config_to_dict(load_config(TINY_PRETRAIN, ["train.eval_every=7", "train.max_steps=900"])),
+                        step=200, run_dir="R")
+    assert same == {"train.eval_every": (100, 7), "train.max_steps": (300, 900)}
+    for bad, key in (("train.lr=1e-3", "train.lr"), ("seed=2", "seed"), ("train.batch_size=64", "train.batch_size"),
+                     ("model.position=t5", "model.position"), ("tokenizer.vocab_size=100", "tokenizer.vocab_size"),
+                     ("mlm.probability=0.2", "mlm.probability")):
+        with pytest.raises(ResumeConfigError, match=rf"{key}: .* in the run, .* now"):
+            check_resume(old, config_to_dict(load_config(TINY_PRETRAIN, [bad])), step=200, run_dir="R")
+    with pytest.raises(ResumeConfigError, match="already at step 200"):
+        check_resume(old, config_to_dict(load_config(TINY_PRETRAIN, ["train.max_steps=150"])), step=200, run_dir="R")
+    older = {k: v for k, v in old.items() if k != "description"}
+    defaults = config_to_dict(type(load_config(TINY_PRETRAIN))(kind="pretrain"))
+    assert check_resume(older, old, step=200, run_dir="R", defaults=defaults) == {}

@@ -160,3 +160,28 @@ def test_accelerate_launcher_runs_each_run_through_accelerate_launch(tmp_path):
     meta = json.loads((tmp_path / "runs" / "pretrain" / "absolute+none" / "meta.json").read_text())
     assert meta["world_size"] == 1
     assert (tmp_path / "runs" / ".plan" / "pretrain__absolute+none.yaml").exists()  # the config the launcher ran
+
+
+def test_entries_sharing_a_pretraining_plan_it_once():
+    # the paper's sweep fine-tunes DIET-REL with two segment encodings from one pre-training
+    plan = expand(load_sweep(REPO / "configs" / "glue" / "paper.yaml"))
+    names = [r.name for r in plan.runs]
+    assert len(names) == len(set(names))
+    assert [r.name for r in plan.pretrain_runs].count("pretrain/diet_rel+none") == 1
+    assert {r.encoding for r in plan.finetune_runs if r.depends_on == "pretrain/diet_rel+none"} == {
+        "diet_rel+input", "diet_rel+diet"}
+
+
+def test_a_shared_tokenizer_trained_with_other_settings_is_not_reused(tmp_path):
+    from posenc.sweep.execute import ensure_shared_tokenizer
+    from posenc.sweep.plan import TOKENIZER_RECIPE
+
+    f = write_micro(tmp_path)
+    plan = expand(load_sweep(f))
+    ensure_shared_tokenizer(plan)          # trains OUTPUT_DIR/tokenizer (400 tokens) and records how
+    recipe = json.loads((plan.shared_tokenizer / TOKENIZER_RECIPE).read_text())
+    assert recipe["tokenizer"]["vocab_size"] == 400
+    f.write_text(f.read_text().replace("tokenizer.vocab_size=400", "tokenizer.vocab_size=500"))
+    with pytest.raises(ConfigError, match=r"output_dir: .*tokenizer was trained with other settings "
+                                          r"\(tokenizer.vocab_size: 400 → 500\)"):
+        expand(load_sweep(f))

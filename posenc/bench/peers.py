@@ -1,7 +1,7 @@
 """The implementations a user would pick instead of posenc, built at the benchmark's shape.
 
 Each peer gets a fresh config object (transformers v5 shares a config passed to ``from_config``
-between models, ECOSYSTEM.md §1) and the fused kernel (``sdpa``) where the class supports it;
+between models, docs/training.md "Pitfalls of the stack") and the fused kernel (``sdpa``) where the class supports it;
 the kernel it really runs is reported. Differences that are part of the peer's design, not of
 the benchmark, are listed in ``notes``:
 

@@ -1,8 +1,8 @@
 """Model shapes the benchmark runs at: the paper's BERT_SMALL and BERT_BASE, plus a tiny one.
 
-paper.md §5.5 times BERT_BASE (d=768, L=12, h=12) and BERT_SMALL (d=512, L=4, h=8); batch size
-and sequence length are not stated, so each preset names its own defaults (overridable on the
-command line). The vocabulary is BERT's 30522 WordPiece ids, so the embedding gradient and the
+Chen et al. (2021, §3.3, Table 1) time BERT_BASE (d=768, L=12, h=12) and BERT_SMALL (d=512, L=4,
+h=8); batch size and sequence length are not stated, so each preset names its own defaults
+(overridable on the command line). The vocabulary is BERT's 30522 WordPiece ids, so the embedding gradient and the
 optimizer step weigh what they weigh in real pre-training.
 """
 

@@ -27,18 +27,18 @@ def keys_epilog(cls) -> str:
 
 
 def run_experiment(args, kind: str) -> int:
-    """Load, check the kind, run; known failures print one clear line and exit non-zero."""
+    """Load (validating everything), check the kind, run. Known failures print one clear line and
+    exit non-zero: 2 for a config that cannot run, 1 for a run that failed, 130 for Ctrl-C."""
     from ..training.config import ConfigError, load_config
-    from ..training.engine import NonFiniteLossError, WorldSizeError
-    from ..training.rundir import RunExistsError, RunLockedError
+    from ..training.engine import CheckpointError, NonFiniteLossError, WorldSizeError
+    from ..training.launch import LaunchError
+    from ..training.resume import ResumeConfigError
+    from ..training.rundir import RunDirError, RunExistsError, RunLockedError
 
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg = load_config(args.config, args.overrides, inputs=True)
     except ConfigError as e:
         print(f"posenc {kind}: invalid config\n{e}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
-        print(f"posenc {kind}: {e}", file=sys.stderr)
         return 2
     if cfg.kind != kind:
         print(f"posenc {kind}: {args.config} is a `kind: {cfg.kind}` config; run it with `posenc {cfg.kind}`",
@@ -50,7 +50,16 @@ def run_experiment(args, kind: str) -> int:
         from ..training.finetune import run_finetune as run
     try:
         run(cfg, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except (RunExistsError, RunLockedError, NonFiniteLossError, WorldSizeError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, ResumeConfigError) as e:
+        print(f"posenc {kind}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        detail = str(e) or ("interrupted during set-up, before training started; run the same command again"
+                            + (" (with --resume)" if args.resume else ""))
+        print(f"\nposenc {kind}: {detail}", file=sys.stderr)
+        return 130
+    except (RunExistsError, RunLockedError, RunDirError, NonFiniteLossError, WorldSizeError, LaunchError,
+            CheckpointError, FileNotFoundError, ValueError) as e:
         print(f"posenc {kind}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     return 0

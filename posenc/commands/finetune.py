@@ -17,6 +17,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "Example: posenc finetune configs/finetune/sst2.yaml model.from=runs/tiny-absolute seed=2",
         epilog=keys_epilog(FinetuneConfig), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(p)
+    p.add_argument("--skip-missing-languages", action="store_true",
+                   help="multilingual tasks: record a language whose data is missing as missing in results.json "
+                        "instead of stopping before training (= data.skip_missing_languages=true)")
     p.set_defaults(func=run)
     return p
 
@@ -24,4 +27,6 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ._common import run_experiment
 
+    if args.skip_missing_languages:
+        args.overrides = [*args.overrides, "data.skip_missing_languages=true"]
     return run_experiment(args, "finetune")

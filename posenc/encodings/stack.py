@@ -43,6 +43,11 @@ class EncodingStack:
         return next((e.eager_reason for e in self.encodings if e.eager_reason), None)
 
     @property
+    def adds_logit_terms(self) -> bool:
+        """Some member adds a bias or content term to the attention logits."""
+        return bool(self._static or self._content)
+
+    @property
     def shared_across_layers(self) -> bool:
         """Every content-independent term is the same in every layer (one bias for the stack)."""
         return all(e.shared_across_layers for e in self._static)

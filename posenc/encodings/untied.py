@@ -6,7 +6,11 @@ TUPE-A (Ke et al., ICLR 2021, §3.1–3.2):
     position term is computed once per forward. reset_θ gives [CLS] (position 0) its own learned
     per-head logits: θ₁ for [CLS]→all, θ₂ for others→[CLS]. TUPE-R (``relative: true``) adds a
     T5-bucketed per-head bias inside the reset. Rows are read at the true positions, and the reset
-    applies where the *position* is 0 (not slot 0: a left-padded [CLS] is still reset).
+    applies where the *position* is 0 (not slot 0: a left-padded [CLS] is still reset). θ₁ fills the
+    whole [CLS] query row, a per-head constant that softmax ignores: what matters is that it replaces
+    the position term there, and its gradient is zero up to rounding. In a causal decoder (query 0 sees
+    a single key) that gradient is exactly zero, so a decoder instance has only θ₂ (others → the start
+    token): a parameter without gradient would break DDP.
 
 DeBERTa (He et al., ICLR 2021, §3.1, Eq. 2–4):
     Ã_ij = q_i·k_jᵀ (c2c) + q_i·K^r_{δ(i,j)} (c2p) + k_j·Q^r_{δ(j,i)} (p2c), all scaled 1/√(3d_h)
@@ -58,8 +62,11 @@ class Tupe(PositionEncoding):
         self.norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.u_q = nn.Linear(d, d)
         self.u_k = nn.Linear(d, d)
-        if options.cls_reset:
+        # θ₁ would shift a causal query-0 row that sees a single key (exactly no gradient): a decoder has none
+        self.reset_first_query = options.cls_reset and not getattr(config, "causal", False)
+        if self.reset_first_query:
             self.theta_cls_to_others = nn.Parameter(torch.zeros(self.num_heads))
+        if options.cls_reset:
             self.theta_others_to_cls = nn.Parameter(torch.zeros(self.num_heads))
         self.relative = (
             BucketedRelativeBias(1, self.num_heads, options.num_buckets, options.max_distance) if options.relative else None
@@ -77,8 +84,9 @@ class Tupe(PositionEncoding):
 
         if self.relative is not None:
             init.normal_(self.relative.weight, mean=0.0, std=std)
-        if self.options.cls_reset:
+        if self.reset_first_query:
             init.zeros_(self.theta_cls_to_others)
+        if self.options.cls_reset:
             init.zeros_(self.theta_others_to_cls)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, d] -> [B, h, L, d_h]
@@ -99,7 +107,8 @@ class Tupe(PositionEncoding):
             q_cls = (ctx.q_positions == 0)[:, None, :, None]
             k_cls = (ctx.k_positions == 0)[:, None, None, :]
             bias = torch.where(k_cls, self.theta_others_to_cls[:, None, None].to(bias.dtype), bias)
-            bias = torch.where(q_cls, self.theta_cls_to_others[:, None, None].to(bias.dtype), bias)
+            if self.reset_first_query:
+                bias = torch.where(q_cls, self.theta_cls_to_others[:, None, None].to(bias.dtype), bias)
         ctx.state[self] = bias
 
     def layer_bias(self, layer, ctx):

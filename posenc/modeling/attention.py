@@ -14,6 +14,8 @@ so (``attention_kernel``); a bias is never dropped.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,6 +24,28 @@ from ..encodings.base import EncodingContext
 from ..encodings.stack import EncodingStack
 
 FUSED, EAGER = "sdpa", "eager"
+logger = logging.getLogger("posenc.modeling.modeling")
+
+
+def resolve_kernel(config, encodings: EncodingStack) -> str:
+    """The attention kernel a model runs: the requested one, or eager when an encoding needs it."""
+    requested = getattr(config, "_attn_implementation", None) or FUSED
+    if requested not in (FUSED, EAGER):
+        raise ValueError(
+            f"attention implementation {requested!r} cannot carry posenc's additive position/segment "
+            f"bias (position {config.position['name']!r}); use attn_implementation='sdpa' or 'eager'"
+        )
+    if requested == FUSED and encodings.eager_reason:
+        return EAGER
+    return requested
+
+
+def warn_eager_once(model: nn.Module, kernel: str, encodings: EncodingStack) -> None:
+    """Say once per model why an encoding runs on the eager kernel."""
+    reason = encodings.eager_reason
+    if kernel == EAGER and reason and not getattr(model, "_warned_eager", False) and not torch.compiler.is_compiling():
+        logger.warning("posenc: eager attention for %s: %s", model.config.position["name"], reason)
+        model._warned_eager = True
 
 
 def cast_bias(bias: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:

@@ -27,14 +27,19 @@ def check_layer_norm_position(value) -> str:
     return value
 
 
+def has_padding(attention_mask: torch.Tensor | None) -> bool:
+    """Whether ``attention_mask`` [b, Lk] masks any key. Reads the mask on the host; under
+    torch.compile it answers True for any mask (one graph, no sync)."""
+    if attention_mask is None:
+        return False
+    return torch.compiler.is_compiling() or not bool(attention_mask.all())
+
+
 def padding_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     """[b, Lk] (1 = real token) → additive [b, 1, 1, Lk] (−∞-like on padded keys), or None if
-    nothing is padded. The all-ones check reads the mask on the host; under torch.compile the mask
-    is always applied (one graph, no sync)."""
-    if attention_mask is None:
+    nothing is padded (then SDPA runs unmasked, its fastest kernel)."""
+    if not has_padding(attention_mask):
         return None
-    if not torch.compiler.is_compiling() and bool(attention_mask.all()):
-        return None  # SDPA runs unmasked (its fastest kernel)
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 

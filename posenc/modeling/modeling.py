@@ -25,7 +25,7 @@ from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, check_supports, n
 from ..encodings.randomized import PositionSampler
 from ..encodings.base import Encoding, EncodingContext
 from ..encodings.stack import EncodingStack
-from .attention import EAGER, FUSED
+from .attention import resolve_kernel, warn_eager_once
 from .configuration import PosencConfig
 from .layers import PosencLayer, check_layer_norm_position, padding_mask, run_layers
 from .linformer import LinformerProjection, check_attention_compatible, normalize_attention
@@ -144,26 +144,6 @@ class PosencModel(PosencPreTrainedModel):
             x = self.final_norm(x)
         pooled = torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None
         return BaseModelOutputWithPooling(last_hidden_state=x, pooler_output=pooled, hidden_states=hidden, attentions=attentions)
-
-
-def resolve_kernel(config, encodings: EncodingStack) -> str:
-    """The attention kernel a model runs: the requested one, or eager when an encoding needs it."""
-    requested = getattr(config, "_attn_implementation", None) or FUSED
-    if requested not in (FUSED, EAGER):
-        raise ValueError(
-            f"attention implementation {requested!r} cannot carry posenc's additive position/segment "
-            f"bias (position {config.position['name']!r}); use attn_implementation='sdpa' or 'eager'"
-        )
-    if requested == FUSED and encodings.eager_reason:
-        return EAGER
-    return requested
-
-
-def warn_eager_once(model: nn.Module, kernel: str, encodings: EncodingStack) -> None:
-    reason = encodings.eager_reason
-    if kernel == EAGER and reason and not getattr(model, "_warned_eager", False) and not torch.compiler.is_compiling():
-        logger.warning("posenc: eager attention for %s: %s", model.config.position["name"], reason)
-        model._warned_eager = True
 
 
 class PosencMLMHead(nn.Module):

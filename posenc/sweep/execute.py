@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..training.config import config_to_dict
-from ..training.rundir import atomic_write_yaml
+from ..training.rundir import atomic_write_json, atomic_write_yaml
 from .plan import Plan, PlannedRun
 
 
@@ -50,6 +50,9 @@ def ensure_shared_tokenizer(plan: Plan) -> None:
     tok = build_tokenizer(t["train"], iter_texts(load_text(corpus), t.get("max_lines")), t["vocab_size"],
                           t.get("lowercase", True), save_model_to=tmp)
     tok.save_pretrained(tmp)
+    from .plan import TOKENIZER_RECIPE, tokenizer_settings
+
+    atomic_write_json(tmp / TOKENIZER_RECIPE, tokenizer_settings(plan.tokenizer_recipe))  # checked on reuse
     if (plan.shared_tokenizer / "tokenizer_config.json").exists():  # another process won the race
         shutil.rmtree(tmp, ignore_errors=True)
         return

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..encodings import encoding_label
-from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, load_config
+from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, parse_config
 from .config import EncodingEntry, SweepConfig
 
 SCRATCH = "scratch"  # `from: scratch`: no pre-trained model, the fine-tune config builds one
@@ -30,6 +30,7 @@ class PlannedRun:
     config: PretrainConfig | FinetuneConfig
     encoding: str
     depends_on: str | None = None  # name of the pre-train run a fine-tune starts from
+    entry: int = 0  # index of the sweep's encodings entry that planned it
 
     def state(self) -> str:
         """``done`` (results.json written), ``partial`` (checkpoints to resume) or ``todo``."""
@@ -72,6 +73,16 @@ class Plan:
         return "\n".join(lines)
 
 
+TOKENIZER_RECIPE = "posenc_tokenizer_recipe.json"  # what a sweep's shared tokenizer was trained with
+
+
+def tokenizer_settings(recipe: dict) -> dict:
+    """The settings that decide a trained tokenizer (not caches or evaluation splits)."""
+    t, c = recipe["tokenizer"], recipe["corpus"]
+    return {"tokenizer": {k: t.get(k) for k in ("train", "vocab_size", "lowercase", "files", "max_lines")},
+            "corpus": {k: c.get(k) for k in ("files", "hub", "hub_config", "split", "text_field", "max_lines")}}
+
+
 def slug(label: str) -> str:
     """Filesystem-safe, readable form of an encoding label."""
     s = label.replace("(", "-").replace(")", "").replace("=", "").replace(",", "-").replace("/", "_")
@@ -94,21 +105,29 @@ def _with(cfg_dict: dict, **sets) -> dict:
 
 
 def expand(sweep: SweepConfig) -> Plan:
-    """The full, ordered run list: each encoding's pre-training, then its fine-tunes."""
+    """The full, ordered run list: each encoding's pre-training, then its fine-tunes. Raises
+    ConfigError (file:line, naming the entries) for unknown tasks, two entries that would share run
+    directories, lengths that do not fit a planned model, or a stale shared tokenizer."""
+    from .checks import check_plan, check_tasks
+
+    check_tasks(sweep)
     base_dir = Path(sweep.source).parent if sweep.source else Path(".")
     out = Path(sweep.output_dir)
     plan = Plan(sweep=sweep, output_dir=out)
     needs_pretrain = any(e.from_ is None for e in sweep.encodings)
-    pre_base = config_to_dict(load_config(base_dir / sweep.pretrain, sweep.pretrain_overrides)) if needs_pretrain else None
-    ft_base = config_to_dict(load_config(base_dir / sweep.finetune, sweep.finetune_overrides)) if sweep.tasks else None
-    ft_task_base = {task: config_to_dict(load_config(base_dir / sweep.finetune,
-                                                     [*sweep.finetune_overrides, *sweep.task_overrides[task]]))
+
+    def base(path, overrides):  # each planned run is checked below, with the encodings it really uses
+        return config_to_dict(parse_config(base_dir / path, overrides))
+
+    pre_base = base(sweep.pretrain, sweep.pretrain_overrides) if needs_pretrain else None
+    ft_base = base(sweep.finetune, sweep.finetune_overrides) if sweep.tasks else None
+    ft_task_base = {task: base(sweep.finetune, [*sweep.finetune_overrides, *sweep.task_overrides[task]])
                     for task in sweep.tasks if sweep.task_overrides.get(task)}
     if pre_base is not None and pre_base["tokenizer"].get("train"):
         plan.shared_tokenizer = out / "tokenizer"
         plan.tokenizer_recipe = {"tokenizer": pre_base["tokenizer"], "corpus": pre_base["corpus"]}
         pre_base = _with(pre_base, tokenizer__train=None, tokenizer__load=str(plan.shared_tokenizer))
-    for entry in sweep.encodings:
+    for index, entry in enumerate(sweep.encodings):
         pre_label = encoding_label(entry.position, entry.segment)
         scratch = entry.from_ == SCRATCH  # task runs from random weights (the length suite)
         if entry.from_:  # an existing model, or none: nothing to pre-train
@@ -119,7 +138,8 @@ def expand(sweep: SweepConfig) -> Plan:
             pre_cfg = config_from_dict(_with(pre_base, model__position=entry.position, model__segment=entry.segment,
                                              name=slug(pre_label), output_dir=str(out / "pretrain"),
                                              seed=sweep.pretrain_seed))
-            plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label))
+            if all(r.name != pre_name for r in plan.pretrain_runs):  # entries may share one pre-training
+                plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label, entry=index))
         ft_segment = entry.finetune_segment if entry.finetune_segment is not None else entry.segment
         ft_label = encoding_label(entry.position, ft_segment)
         for task in sweep.tasks:
@@ -132,5 +152,7 @@ def expand(sweep: SweepConfig) -> Plan:
                         task_base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
                         output_dir=str(out / "finetune"), model__from=None if scratch else str(pre_dir),
                         model__segment=ft_segment, model__position=entry.position if scratch else None))
-                    plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name))
+                    plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name,
+                                                entry=index))
+    check_plan(plan)
     return plan

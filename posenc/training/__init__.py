@@ -6,8 +6,8 @@ recipes on Accelerate (one CPU, one GPU, many GPUs or nodes with the same comman
     results = run_pretrain(cfg, run_dir="runs/tiny-t5")        # → results.json as a dict
 """
 
-from .config import (ConfigError, FinetuneConfig, PretrainConfig, check_config, config_from_dict, config_to_dict,
-                     load_config)
+from .config import (ConfigError, FinetuneConfig, PretrainConfig, check_config, check_experiment, config_from_dict,
+                     config_to_dict, load_config)
 
 
 def __getattr__(name):
@@ -21,5 +21,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'posenc.training' has no attribute {name!r}")
 
 
-__all__ = ["load_config", "check_config", "config_from_dict", "config_to_dict", "ConfigError", "PretrainConfig",
+__all__ = ["load_config", "check_config", "check_experiment", "config_from_dict", "config_to_dict", "ConfigError", "PretrainConfig",
            "FinetuneConfig", "run_pretrain", "run_finetune"]

@@ -168,6 +168,8 @@ class TrainSection:
             raise FieldProblem("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0:
             raise FieldProblem("lr", f"must be > 0, got {self.lr}")
+        if self.max_length < 8:
+            raise FieldProblem("max_length", f"must be ≥ 8 tokens, got {self.max_length}")
 
 
 @dataclass
@@ -265,56 +267,44 @@ def _load(path, overrides) -> tuple[ExperimentConfig, dict[str, str]]:
     return config_from_dict(data, locations), locations
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """Load an experiment YAML, apply ``key.sub=value`` overrides, validate; ConfigError lists all problems."""
+def parse_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Keys, types and ranges only (a sweep's base config, whose encodings each entry replaces)."""
     return _load(path, overrides)[0]
 
 
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
+                inputs: bool = False) -> ExperimentConfig:
+    """Load an experiment YAML, apply ``key.sub=value`` overrides and validate it: schema, encodings
+    and options, task, lengths against position tables (:mod:`posenc.training.checks`). ``inputs``
+    also checks that what it reads exists here (``model.from``, ``tokenizer.load``, data files); the
+    CLI asks for that, and every run checks it again before it writes anything. ConfigError lists
+    all problems."""
+    cfg, locations = _load(path, overrides)
+    from .checks import config_problems
+
+    problems = config_problems(cfg, locations, inputs)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
 def check_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> list[Problem]:
-    """Every problem in an experiment file, including the ones that need posenc's registries
-    (encoding names/options, task names, bundled corpus files); empty when it is valid."""
+    """Every problem in an experiment file, for ``posenc validate`` (what :func:`load_config`
+    raises; the existence of inputs is left to the run: a ``model.from`` run may be trained first)."""
     try:
-        cfg, locations = _load(path, overrides)
+        load_config(path, overrides)
     except ConfigError as e:
         return e.problems
-    problems: list[Problem] = []
+    return []
 
-    def at(key: str, msg: str) -> None:
-        k = key
-        while k and k not in locations:
-            k = k.rpartition(".")[0]
-        problems.append(Problem(locations.get(k, locations[""]), key, msg))
 
-    from ..encodings import parse_spec
-    from .models import config_fields
+def check_experiment(cfg: ExperimentConfig) -> None:
+    """Raise ConfigError if a config built in code (or planned by a sweep) cannot run as it stands."""
+    from .checks import config_problems
 
-    for slot in ("position", "segment"):
-        spec = getattr(cfg.model, slot)
-        if spec is not None:
-            try:
-                parse_spec(slot, spec)
-            except (ValueError, KeyError) as e:
-                at(f"model.{slot}", str(e))
-    valid = config_fields()
-    for k in cfg.model.config:
-        if k not in valid:
-            from ..registry import did_you_mean
-            at(f"model.config.{k}", f"not a PosencConfig field.{did_you_mean(k, valid)}")
-    if isinstance(cfg, FinetuneConfig):
-        from posenc.tasks import get_task
-        try:
-            get_task(cfg.task)
-        except (ValueError, KeyError, OSError) as e:
-            at("task", str(e))
-    else:
-        from .corpus import BUNDLED_PREFIX, resolve_files
-        for f in cfg.corpus.files:
-            if f.startswith(BUNDLED_PREFIX):
-                try:
-                    resolve_files([f])
-                except FileNotFoundError as e:
-                    at("corpus.files", str(e))
-    return problems
+    problems = config_problems(cfg)
+    if problems:
+        raise ConfigError(problems)
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict:

@@ -23,6 +23,7 @@ from accelerate.utils import ProjectConfiguration
 
 from . import rundir
 from .config import TrainSection
+from .launch import check_launch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -35,9 +36,11 @@ class WorldSizeError(RuntimeError):
 
 # ---------------------------------------------------------------- accelerator
 def make_accelerator(train: TrainSection, run_dir: Path) -> Accelerator:
-    """An Accelerator for this machine: CPU mode when no GPU (so torchrun/accelerate-launched CPU
-    processes form one gloo group instead of independent runs, ECOSYSTEM.md §6)."""
+    """An Accelerator for this machine: CPU mode when no GPU. Only ``Accelerator(cpu=True)`` makes
+    torchrun-launched CPU processes one gloo group; with ``cpu=False`` and no GPU, Accelerate finds no
+    backend and each process trains alone (docs/training.md, "Pitfalls of the stack")."""
     on_gpu = torch.cuda.is_available() and os.environ.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true")
+    check_launch(cpu=not on_gpu)
     mp = train.mixed_precision
     if mp == "fp16" and not on_gpu:
         raise ValueError("train.mixed_precision: fp16 needs a CUDA GPU (CPU autocast has no fp16 loss scaling); "
@@ -59,7 +62,7 @@ def make_accelerator(train: TrainSection, run_dir: Path) -> Accelerator:
             f"the launcher started {launched} processes but Accelerate sees {acc.num_processes} "
             f"({acc.distributed_type}); each process would train alone. On CPU launch with "
             "`torchrun --nproc_per_node N` or `accelerate launch --multi_gpu --num_processes N` "
-            "(not `accelerate launch --cpu`), see README 'Distributed'")
+            "(not `accelerate launch --cpu`), see docs/training.md")
     return acc
 
 
@@ -108,7 +111,7 @@ def micro_batches(acc: Accelerator, loader, sampler: EpochSampler, collator, sta
 
 # ---------------------------------------------------------------- one step
 def optimizer_step(acc: Accelerator, model, optimizer, scheduler, batches: Iterator[dict], accum: int,
-                   max_grad_norm: float | None, step: int, loss_fn=None) -> tuple[float, int]:
+                   max_grad_norm: float | None, step: int) -> tuple[float, int]:
     """Forward/backward ``accum`` micro-batches, clip, step. Returns (mean loss across processes,
     tokens seen by all processes). Raises NonFiniteLossError *before* the optimizer step."""
     total, tokens = torch.zeros((), device=acc.device), 0
@@ -119,7 +122,7 @@ def optimizer_step(acc: Accelerator, model, optimizer, scheduler, batches: Itera
         with ctx:
             with acc.autocast():
                 out = model(**batch)
-            loss = out.loss if loss_fn is None else loss_fn(out, batch)
+            loss = out.loss
             acc.backward(loss / accum)
         total += loss.detach().float() / accum
         tokens += int(batch["attention_mask"].sum())
@@ -163,9 +166,48 @@ def save_checkpoint(acc: Accelerator, run_dir: Path, step: int, state: dict, kee
     acc.wait_for_everyone()
 
 
+class CheckpointError(RuntimeError):
+    """No checkpoint of the run can be loaded."""
+
+
 def load_checkpoint(acc: Accelerator, ckpt: Path) -> dict:
     acc.load_state(str(ckpt))
     return json.loads((ckpt / "loop_state.json").read_text())
+
+
+def checkpoint_damage(ckpt: Path) -> str | None:
+    """Why ``ckpt`` cannot be resumed (the damaged file first), or None if its files read."""
+    from .checks import damaged_files
+
+    state = ckpt / "loop_state.json"
+    try:
+        json.loads(state.read_text())
+    except (OSError, ValueError) as e:
+        return f"{state}: {e}"
+    bad = damaged_files(ckpt)
+    return f"{bad[0][0]}: {bad[0][1]}" if bad else None
+
+
+def newest_intact_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint ``--resume`` will start from (a damaged newer one is skipped)."""
+    return next((c for c in reversed(rundir.checkpoint_dirs(run_dir)) if checkpoint_damage(c) is None), None)
+
+
+def load_newest_intact_checkpoint(acc: Accelerator, run_dir: Path) -> tuple[Path, dict, list[tuple[Path, str]]]:
+    """(checkpoint, its loop state, [(damaged newer checkpoint, why)]); raises CheckpointError when
+    none loads."""
+    damaged: list[tuple[Path, str]] = []
+    for ckpt in reversed(rundir.checkpoint_dirs(run_dir)):
+        why = checkpoint_damage(ckpt)
+        if why is None:
+            try:
+                return ckpt, load_checkpoint(acc, ckpt), damaged
+            except Exception as e:  # noqa: BLE001 - torch.load/pickle raise many types on a cut file
+                why = f"{type(e).__name__}: {e}"
+        damaged.append((ckpt, why))
+    listed = "; ".join(f"{c.name}: {why}" for c, why in damaged)
+    raise CheckpointError(f"--resume: no checkpoint of {run_dir} can be loaded ({listed}); start the run again "
+                          "with --overwrite")
 
 
 def save_best(acc: Accelerator, model, tokenizer, run_dir: Path) -> None:

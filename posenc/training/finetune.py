@@ -28,8 +28,8 @@ from torch.utils.data import DataLoader
 
 from . import rundir
 from .config import FinetuneConfig
-from .engine import (EpochSampler, flat_config, load_checkpoint, make_accelerator, micro_batch_plan,
-                     peak_memory_mb, total_steps_for)
+from .engine import (EpochSampler, flat_config, make_accelerator, micro_batch_plan, peak_memory_mb,
+                     total_steps_for)
 from .loop import LoopParts, LoopState, run_loop
 from .models import build_config, resolve_pretrained
 from .optim import build_optimizer
@@ -272,13 +272,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             if cfg.train.log_with != "none":
                 from .config import config_to_dict
                 acc.init_trackers(name, config=flat_config(config_to_dict(cfg)))
-            if resume:
-                ckpt = rundir.latest_checkpoint(run_dir)
-                saved = load_checkpoint(acc, ckpt)
-                state = LoopState(**{k: saved[k] for k in LoopState().to_dict() if k in saved})
-                if acc.is_main_process:
-                    log.truncate_after(state.step)
-                    print(f"resuming {run_dir} from {ckpt.name} (step {state.step}/{total})", flush=True)
+            state = session.restore(log, total)
             main_split = spec.eval_splits[0]
             baseline = evalsets[main_split].baseline(data.train)
 
@@ -336,7 +330,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             print(summary_line(results, run_dir), flush=True)
         return results
     except BaseException as e:
-        session.mark_failed(f"{type(e).__name__}: {e}")
+        session.mark_failed(e)
         raise
     finally:
         session.close()

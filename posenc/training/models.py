@@ -58,3 +58,43 @@ def resolve_pretrained(src: str) -> str:
         raise FileNotFoundError(f"model.from {src!r}: neither it nor {p / 'best'} holds a saved model (config.json); "
                                 "did the pre-training run finish?")
     return src
+
+
+def model_config_for_checks(model: ModelSection, from_dir: Path | None):
+    """The PosencConfig a run would build (vocabulary size aside), or None when ``from_dir`` holds
+    a model that is not a posenc model (nothing to check then)."""
+    import posenc
+
+    if from_dir is None:
+        return posenc.PosencConfig(vocab_size=8, **model_config_kwargs(model))
+    try:
+        config = posenc.PosencConfig.from_pretrained(resolve_pretrained(str(from_dir)))
+    except (OSError, ValueError, KeyError):
+        return None
+    if model.segment is not None:
+        config.segment = model.segment
+    return config
+
+
+def length_limit(config) -> tuple[int, str] | None:
+    """``(n, what)``: the longest input a model built from ``config`` accepts and the module that
+    sets it (an absolute table, a Linformer projection), or None when nothing limits it. Built on
+    the meta device, so no memory is allocated; every module exposing an integer ``max_length``
+    counts, so a new encoding with a table needs no entry here."""
+    import copy
+
+    import torch
+
+    import posenc
+
+    config = copy.deepcopy(config)
+    config.num_hidden_layers = 1  # a table's length does not depend on depth; one layer builds fast
+    with torch.device("meta"):
+        model = posenc.PosencModel(config, add_pooling_layer=False)
+    limits = []
+    for module in model.modules():
+        n = getattr(module, "max_length", None)
+        if isinstance(n, int) and not isinstance(n, bool):
+            name = getattr(module, "name", "")
+            limits.append((n, f"the {name!r} encoding" if name else f"the {type(module).__name__}"))
+    return min(limits) if limits else None

@@ -21,14 +21,15 @@ from transformers import AutoModelForMaskedLM
 from . import rundir
 from .config import PretrainConfig
 from .corpus import iter_texts, load_text, pack_blocks, split_blocks
-from .engine import EpochSampler, flat_config, load_checkpoint, make_accelerator, micro_batch_plan, peak_memory_mb
-from .loop import LoopParts, LoopState, run_loop
+from .engine import EpochSampler, flat_config, make_accelerator, micro_batch_plan, peak_memory_mb, save_best
+from .loop import LoopParts, run_loop
 from .mlm import SeededMLMCollator
 from .models import build_config, resolve_pretrained
 from .optim import build_optimizer
 from .progress import summary_line
 from .session import RunSession
 from .tokenizer import build_tokenizer, check_for_mlm, load_tokenizer
+from .unigram import unigram_entropy
 
 
 def default_run_dir(cfg) -> Path:
@@ -127,20 +128,16 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
         if cfg.train.log_with != "none":
             acc.init_trackers(cfg.name, config=flat_config(_cfg_dict(cfg)))
         log = rundir.MetricsLog(run_dir, enabled=acc.is_main_process)
-        state = LoopState()
-        if resume:
-            ckpt = rundir.latest_checkpoint(run_dir)
-            saved = load_checkpoint(acc, ckpt)
-            state = LoopState(**{k: saved[k] for k in LoopState().to_dict() if k in saved})
-            if acc.is_main_process:
-                log.truncate_after(state.step)
-                print(f"resuming {run_dir} from {ckpt.name} (step {state.step}/{total})", flush=True)
+        state = session.restore(log, total)
         evaluate = _mlm_evaluator(acc, model, eval_loader)
         if state.step == 0:
+            # the initial model is the first candidate for best/, so best/ is never worse than it
             model.eval()
             state.initial = evaluate()
             model.train()
-            log.write({"step": 0, "eval": state.initial, "best": False})
+            state.best = {"step": 0, "metrics": state.initial}
+            save_best(acc, model, tokenizer, run_dir)
+            log.write({"step": 0, "eval": state.initial, "best": True})
 
         # ---------------------------------------------------------------- train
         parts = LoopParts(acc=acc, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
@@ -165,6 +162,7 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
             "world_size": acc.num_processes, "gradient_accumulation": accum, "batch_size": cfg.train.batch_size,
             "train_blocks": len(train_ds), "eval_blocks": len(eval_ds), "seq_len": cfg.mlm.seq_len,
             "pretrained_from": cfg.model.from_, "model_dir": "best",
+            "unigram_entropy": unigram_entropy(train_ds, tokenizer.all_special_ids),  # nats/token: context-free MLM loss
         }
         session.finish(results)
         acc.end_training()
@@ -172,7 +170,7 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
             print(summary_line(results, run_dir), flush=True)
         return results
     except BaseException as e:
-        session.mark_failed(f"{type(e).__name__}: {e}")
+        session.mark_failed(e)
         raise
     finally:
         session.close()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -34,6 +35,22 @@ class RunExistsError(FileExistsError):
 
 class RunLockedError(RuntimeError):
     """Another process holds the run directory's lock."""
+
+
+class RunDirError(OSError):
+    """The run directory cannot be created or written (read-only disk, permissions)."""
+
+
+def is_unwritable(error: BaseException) -> bool:
+    """A permission, read-only-disk or disk-full error (not our own RunExistsError & co)."""
+    return isinstance(error, PermissionError) or (
+        type(error) is OSError and error.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT))
+
+
+def unwritable(run_dir: Path, error: OSError) -> RunDirError:
+    where = error.filename or run_dir
+    return RunDirError(f"cannot write the run directory {run_dir} ({where}: {error.strerror or error}); "
+                       "choose a writable output_dir=... or --run-dir")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -107,30 +124,46 @@ class RunLock:
         self.release()
 
 
-def prepare_run_dir(run_dir: str | Path, resume: bool, overwrite: bool) -> Path:
-    """Check what is in ``run_dir`` against the flags; returns it (created). Call under the lock."""
+# everything a run writes into its directory (removed by --overwrite and by a clean restart)
+RUN_FILES = (RESULTS, METRICS, "meta.json", "config.yaml", CHECKPOINTS, BEST, "tokenizer", "tensorboard")
+
+
+def _remove_run_files(run_dir: Path) -> list[str]:
+    removed = []
+    for name in RUN_FILES:
+        p = run_dir / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
+def prepare_run_dir(run_dir: str | Path, resume: bool, overwrite: bool) -> list[str]:
+    """Check what is in ``run_dir`` against the flags and create it; call under the lock. Returns
+    what was removed: everything for ``overwrite``, and the leftovers of a run that stopped before
+    its first checkpoint (metrics, tokenizer, best/...), which a new start must not reuse."""
     run_dir = Path(run_dir)
     if resume and overwrite:
         raise ValueError("--resume and --overwrite contradict each other; pick one")
     done = (run_dir / RESULTS).exists()
     ckpts = latest_checkpoint(run_dir) is not None
-    if overwrite:
-        for name in (RESULTS, METRICS, "meta.json", "config.yaml", CHECKPOINTS, BEST, "tokenizer", "tensorboard"):
-            p = run_dir / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-    elif done:
+    if done and not overwrite:
         raise RunExistsError(f"{run_dir} already holds a finished run ({RESULTS}); pass --overwrite to replace it "
                              "or choose another run name (name=... / --run-dir)")
-    elif ckpts and not resume:
+    if ckpts and not (resume or overwrite):
         raise RunExistsError(f"{run_dir} holds checkpoints of an unfinished run; pass --resume to continue it "
                              "or --overwrite to start again")
-    elif resume and not ckpts:
-        raise FileNotFoundError(f"--resume: {run_dir} has no checkpoint to resume from (looked in {run_dir / CHECKPOINTS})")
+    if resume and not ckpts:
+        raise FileNotFoundError(f"--resume: {run_dir} has no checkpoint to resume from (looked in "
+                                f"{run_dir / CHECKPOINTS}); run the same command without --resume to start it")
+    ours = (run_dir / "meta.json").exists() or (run_dir / "config.yaml").exists()  # never clear a foreign dir
+    removed = _remove_run_files(run_dir) if overwrite or (ours and not resume) else []
     run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    return removed
 
 
 def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
@@ -144,6 +177,11 @@ def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
     c = checkpoint_dirs(run_dir)
     return c[-1] if c else None
+
+
+def checkpoint_step(ckpt: Path) -> int:
+    """The optimizer step a checkpoint directory (``step_0000040``) was saved at."""
+    return int(ckpt.name.split("_", 1)[1])
 
 
 class MetricsLog:

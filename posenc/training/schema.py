@@ -11,6 +11,7 @@ A field named ``from_`` is written ``from`` in YAML (Python keywords can't be fi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any, Union, get_args, get_origin
 
@@ -51,6 +52,13 @@ def _non_null(tp):
     return tp
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls) -> dict:
+    """``typing.get_type_hints`` of a config dataclass (evaluating string annotations is slow; a
+    sweep builds hundreds of configs)."""
+    return typing.get_type_hints(cls)
+
+
 def _locate(locations: dict[str, str], key: str) -> str:
     """Location of ``key`` or of its nearest located parent."""
     k = key
@@ -69,7 +77,7 @@ def build(cls, data: Any, locations: dict[str, str], prefix: str = ""):
         data = {}
     if not isinstance(data, dict):
         return None, [Problem(_locate(locations, prefix), here, f"expected a mapping, got {data!r}")]
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {yaml_key(f): f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:

@@ -6,7 +6,7 @@ Both trained kinds come back as a transformers fast tokenizer with BERT's specia
 ``token_type_ids``, so ``save_pretrained(run_dir)`` + ``AutoTokenizer.from_pretrained(run_dir)``
 round-trips. The SentencePiece model is converted to a ``tokenizers`` Unigram model with its
 exact pieces and scores (transformers' spm classes silently ignore ``vocab_file`` in v5, see
-ECOSYSTEM.md §7); the original ``spiece.model`` is saved beside it for reference.
+docs/training.md); the original ``spiece.model`` is saved beside it for reference.
 """
 
 from __future__ import annotations

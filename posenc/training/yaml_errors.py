@@ -53,6 +53,24 @@ def parse_scalar(text: str) -> Any:
     return yaml.load(text, Loader=_Loader) if text.strip() else ""
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a config file, with the fix; None when it can."""
+    if path.is_dir():
+        inside = sorted(path.rglob("*.y*ml"))[:3]
+        hint = f", e.g. {' or '.join(str(p) for p in inside)}" if inside else ""
+        return f"is a directory, not a config file; pass a YAML file{hint}"
+    if not path.exists():
+        near = sorted(p.name for p in path.parent.glob("*.y*ml"))[:8] if path.parent.is_dir() else []
+        from ..registry import did_you_mean
+        return f"no such config file.{did_you_mean(path.name, near)}"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    return None
+
+
 def load_yaml(path: str | Path) -> tuple[dict, dict[str, str], list[Problem]]:
     """Read ``path`` → (data, locations, problems).
 
@@ -60,9 +78,12 @@ def load_yaml(path: str | Path) -> tuple[dict, dict[str, str], list[Problem]]:
     which PyYAML silently resolves to the last value, are reported as problems.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     problems: list[Problem] = []
     locations: dict[str, str] = {"": f"{path}:1"}
+    unreadable = _unreadable(path)
+    if unreadable:
+        return {}, {"": str(path)}, [Problem(str(path), "", unreadable)]
+    text = path.read_text(encoding="utf-8", errors="replace")
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
@@ -76,6 +97,11 @@ def load_yaml(path: str | Path) -> tuple[dict, dict[str, str], list[Problem]]:
         return {}, locations, [Problem(f"{path}:1", "", "a config must be a YAML mapping (key: value lines)")]
 
     def walk(n, prefix: str) -> None:
+        if isinstance(n, yaml.SequenceNode):  # list items are located as key.0, key.1, ...
+            for i, item in enumerate(n.value):
+                locations[f"{prefix}.{i}"] = f"{path}:{item.start_mark.line + 1}"
+                walk(item, f"{prefix}.{i}")
+            return
         if not isinstance(n, yaml.MappingNode):
             return
         seen: set[str] = set()

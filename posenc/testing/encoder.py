@@ -1,10 +1,4 @@
-"""Registry-driven checks every encoding must pass; importable by plugins.
-
-A plugin that registers its own encoding runs the same suite as the built-ins::
-
-    import posenc.testing as pt
-    import my_package.my_encoding  # registers "my_pe"
-    pt.run_all_checks("my_pe")      # raises AssertionError with the failing property
+"""Checks of an encoding inside the encoder (bidirectional): every registered encoding must pass them.
 
 Each ``check_*`` builds a tiny model, so the whole suite runs in seconds on a CPU.
 """
@@ -16,9 +10,9 @@ from typing import Any
 
 import torch
 
-from .encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, EncodingStack, parse_spec
-from .encodings.base import EncodingContext
-from .modeling import PosencConfig, PosencModel
+from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, EncodingStack, parse_spec
+from ..encodings.base import EncodingContext
+from ..modeling import PosencConfig, PosencModel
 
 TINY = dict(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
             max_position_embeddings=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -249,28 +243,3 @@ def check_length_limit(position) -> None:
         assert str(limit + 1) in str(e) and str(limit) in str(e), f"{position}: unhelpful length error: {e}"
     else:
         raise AssertionError(f"{position}: accepted a sequence longer than its {limit}-row table")
-
-
-def run_all_checks(position: str | None = None, segment: str | None = None) -> None:
-    """Run every applicable check for one position encoding (× all segments) or one segment
-    encoding (× a few positions)."""
-    positions = [position] if position else POSITION_ENCODINGS.names()
-    segments = [segment] if segment else SEGMENT_ENCODINGS.names()
-    for pos in positions:
-        cls, _ = parse_spec("position", pos)
-        for seg in segments:
-            check_forward_backward(pos, seg)
-            check_eager_equals_fused(pos, seg)
-            check_general_path_equals_fast_path(pos, seg)
-        check_save_load(pos, segments[0])
-        check_input_positions_as_declared(pos)
-        check_declared_capabilities(pos)
-        check_left_padding_with_position_ids(pos)
-        check_length_limit(pos)
-        if cls.translation_invariant:
-            check_shift_invariance(pos)
-            check_bias_depends_on_offset(pos)
-
-
-__all__ = [name for name in dir() if name.startswith("check_")] + [
-    "run_all_checks", "tiny_model", "sample_inputs", "attention_logits", "TINY"]
