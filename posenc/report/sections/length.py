@@ -126,31 +126,42 @@ def comparison_table(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_by_length_figure(rows: pd.DataFrame, path: Path) -> plots.Plot | None:
-    """One panel per task: accuracy (×100) against length, a line per encoding."""
+    """One panel per task: accuracy (×100) against length, a line per encoding; one colour per
+    position encoding, dashed when its positions are randomized."""
     if rows.empty:
         return None
+    from matplotlib import colormaps
+
     tasks = sorted(rows["task"].unique())
     fig, axes = plots._figure(len(tasks), ncols=min(3, len(tasks)), panel=(4.6, 3.4))
+    palette = colormaps["tab10"].colors
+    colour = {base: palette[i % len(palette)] for i, base in enumerate(sorted(rows["base"].unique()))}
+    handles: dict[str, object] = {}
     for ax, task in zip(axes, tasks):
         g = rows[rows["task"] == task]
         n_train = int(g["train_max_length"].iloc[0])
-        ax.axvspan(g["length"].min() / 1.5, n_train, color="0.92", zorder=0, label="training lengths")
+        handles["training lengths"] = ax.axvspan(g["length"].min() / 1.5, n_train, color="0.92", zorder=0)
         for enc, h in g.groupby("encoding", sort=True):
             stats = h.groupby("length")["value"].agg(["mean", "min", "max"])
-            line, = ax.plot(stats.index, 100 * stats["mean"], marker="o", ms=3, label=plots._short(enc, 30))
-            ax.fill_between(stats.index, 100 * stats["min"], 100 * stats["max"], color=line.get_color(), alpha=0.15)
+            c = colour[h["base"].iloc[0]]
+            handles[enc], = ax.plot(stats.index, 100 * stats["mean"], marker="o", ms=3, color=c,
+                                    ls="--" if h["randomized"].iloc[0] else "-")
+            ax.fill_between(stats.index, 100 * stats["min"], 100 * stats["max"], color=c, alpha=0.12)
         trivial = g.dropna(subset=["trivial"]).groupby("length")["trivial"].mean()
         if len(trivial):
-            ax.plot(trivial.index, 100 * trivial.values, ls=":", color="0.3", label="trivial baseline")
+            handles["trivial baseline"], = ax.plot(trivial.index, 100 * trivial.values, ls=":", color="0.3")
+        lengths = sorted(g["length"].unique())
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(g["length"].unique()), [str(v) for v in sorted(g["length"].unique())])
+        ax.set_xticks(lengths, [str(v) for v in lengths])
         ax.set_ylim(0, 102)
         ax.set_title(task)
         ax.set_xlabel("input length")
         ax.set_ylabel("per-token accuracy ×100")
-    axes[0].legend(fontsize=7, loc="lower left")
+    fig.legend(list(handles.values()), [plots._short(k, 34) for k in handles], loc="outside lower center",
+               ncols=min(4, len(handles)), fontsize=8)
     return plots._save(fig, path, "length_accuracy", "Accuracy against input length",
-                       "Final models; mean over seeds (band: min..max); shaded: training lengths.")
+                       "Final models; mean over seeds (band: min..max); dashed: randomized positions; "
+                       "shaded: training lengths; dotted: the trivial baseline.")
 
 
 @register_section
