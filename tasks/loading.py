@@ -392,6 +392,8 @@ def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Pat
         hint = " Did you mean " + " or ".join(map(repr, guess)) + "?" if guess else did_you_mean(unknown[0], spec.splits)
         langs = f" Per-language splits: {spec.zero_shot_split}.<lang>." if spec.zero_shot_split else ""
         raise ValueError(f"task {spec.name!r} has no split {unknown[0]!r}.{hint} Splits: {', '.join(spec.splits)}.{langs}")
+    if spec.task_kind.generates:  # examples made from the spec (e.g. the length suite): no files
+        return spec.task_kind.generate(spec, splits)
     if source == "hub":
         return _load_hub(spec, splits)
     if source == "bundled":
@@ -414,8 +416,8 @@ def load_task(spec: TaskSpec | str, source: str = "bundled", data_dir: str | Pat
 
 
 def data_root(spec: TaskSpec, source: str, data_dir: str | Path | None) -> Path | None:
-    """The folder local/bundled files are read from (None for the hub)."""
-    if source == "hub":
+    """The folder local/bundled files are read from (None for the hub and generated tasks)."""
+    if source == "hub" or spec.local is None:
         return None
     if source == "bundled":
         return bundled_dir(spec.local.bundled)

@@ -490,7 +490,7 @@ def _validate(spec: TaskSpec, origins: dict[str, _Origin], default: _Origin) -> 
         fail("languages", f"languages has duplicates: {spec.languages}")
     if not spec.splits:
         fail("eval_splits", "the task defines no split at all")
-    if spec.local is None and spec.hub is None:
+    if spec.local is None and spec.hub is None and not kind.generates:
         _fail(default, (), "the task needs a data source: 'local' (files) and/or 'hub'")
     if spec.local is not None:
         _validate_local(spec, origins.get("local", default), fail)

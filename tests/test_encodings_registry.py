@@ -36,7 +36,8 @@ BUILT_IN_DECLARATIONS = {  # name: (translation invariant, extrapolation, learna
     "none": (True, "any", False), "absolute": (False, "table", True), "sinusoidal": (False, "any", False),
     "shaw": (True, "clipped", True), "t5": (True, "clipped", True), "tupe": (False, "table", True),
     "deberta": (True, "clipped", True), "diet_abs": (False, "table", True), "diet_rel": (True, "clipped", True),
-    "rotary": (True, "any", False), "alibi": (True, "any", False)}
+    "rotary": (True, "any", False), "alibi": (True, "any", False), "kerple": (True, "any", True),
+    "sandwich": (True, "any", False), "fire": (False, "any", True)}
 
 
 @pytest.mark.parametrize("position", sorted(BUILT_IN_DECLARATIONS))

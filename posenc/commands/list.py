@@ -23,15 +23,57 @@ def _first_line(obj) -> str:
     return ((obj.__doc__ or "").strip().splitlines() or [""])[0]
 
 
+# (header, capability key, how a value is shown) of the properties table
+COLUMNS = [
+    ("family", "family", str),
+    ("bidir", "bidirectional", lambda v: "yes" if v else "no"),
+    ("causal", "causal", lambda v: "yes" if v else "no"),
+    ("params", "learnable", lambda v: "learned" if v else "fixed"),
+    ("kernel", "fused_kernel", lambda v: "fused" if v else "eager"),
+    ("extrapolation", "extrapolation", str),
+    ("positions", "reads_positions", lambda v: "read" if v else "none"),
+    ("i-j_only", "translation_invariant", lambda v: "yes" if v else "no"),
+]
+CAPABILITY_NOTE = (
+    "  bidir/causal: usable in an encoder / a causal decoder (the other use is refused); params: learned or a\n"
+    "  fixed formula; kernel: fused SDPA with its default options, or eager; extrapolation: any length, clipped\n"
+    "  (offsets beyond a span reuse the edge value) or table (positions beyond max_length are refused);\n"
+    "  positions: whether it reads positions (randomized positions, `randomize: N`, apply where it does);\n"
+    "  i-j_only: outputs depend on positions only through i - j.")
+
+
+def properties_table(registry, pattern: str = "*") -> list[str]:
+    """One row of declared capabilities (``cls.capabilities()``) per registered encoding."""
+    names = registry.list(pattern)
+    rows = [["name", "paper name", *(c[0] for c in COLUMNS)]]
+    for name in names:
+        cls = registry.get(name)
+        caps = cls.capabilities()
+        rows.append([name, cls.display_name(), *(show(caps[key]) for _, key, show in COLUMNS)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
 def _encodings(registry, pattern: str, title: str) -> list[str]:
     from ..options import describe_options
 
-    lines = [f"{title}:"]
+    lines = [f"{title}:", *properties_table(registry, pattern), CAPABILITY_NOTE, "", "  options:"]
     for name in registry.list(pattern):
         cls = registry.get(name)
         lines.append(f"  {name:<14} {_first_line(cls)}")
         for opt, tp, default, help_ in describe_options(cls.Options):
             lines.append(f"      {opt} ({tp}, default {default!r}){': ' + help_ if help_ else ''}")
+    return lines
+
+
+def _randomize_help() -> list[str]:
+    from ..encodings.randomized import RESERVED_KEY, RandomizedPositions
+    from ..options import describe_options
+
+    lines = [f"  {RESERVED_KEY}: (every encoding whose positions are 'read') randomized positions, Ruoss et al. 2023;"
+             f" `{RESERVED_KEY}: 2048` or a mapping of:"]
+    for opt, tp, default, help_ in describe_options(RandomizedPositions):
+        lines.append(f"      {opt} ({tp}, default {default!r}): {help_}")
     return lines
 
 
@@ -41,6 +83,7 @@ def run(args) -> int:
     out: list[str] = []
     if args.what in ("all", "encodings"):
         out += _encodings(posenc.POSITION_ENCODINGS, args.pattern, "position encodings (model.position)")
+        out += _randomize_help()
     if args.what in ("all", "segments"):
         out += _encodings(posenc.SEGMENT_ENCODINGS, args.pattern, "segment encodings (model.segment)")
     if args.what in ("all", "tasks"):

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from ..options import OptionError, build_options
 from ..registry import Registry
 from .base import EXTRAPOLATION, Encoding, EncodingContext, NoOptions, PositionEncoding, SegmentEncoding
+from .randomized import RESERVED_KEY, RandomizedPositions, as_dict, parse_randomize
 
 POSITION_ENCODINGS: Registry[type[PositionEncoding]] = Registry("position encoding")
 SEGMENT_ENCODINGS: Registry[type[SegmentEncoding]] = Registry("segment encoding")
@@ -89,29 +90,42 @@ def _registry(kind: str) -> Registry:
     return POSITION_ENCODINGS if kind == "position" else SEGMENT_ENCODINGS
 
 
-def parse_spec(kind: str, spec: Any):
-    """Validate a ``position:``/``segment:`` value (a name or ``{"name": ..., **options}``) and
-    return ``(encoding class, options dataclass)``. Errors name the close match and valid options."""
+def _split(kind: str, spec: Any):
+    """(encoding class, option values, ``randomize`` value) of a name / mapping / dataclass spec."""
     if isinstance(spec, str):
-        name, opts = spec, {}
-    elif isinstance(spec, Mapping):
+        return _registry(kind).get(spec), {}, None
+    if isinstance(spec, Mapping):
         if "name" not in spec:
             raise OptionError(f"{kind} encoding spec {dict(spec)!r} needs a 'name' key")
-        opts = {k: v for k, v in spec.items() if k != "name"}
-        name = spec["name"]
-    elif dataclasses.is_dataclass(spec) and hasattr(spec, "name"):
-        return parse_spec(kind, dataclasses.asdict(spec))
-    else:
-        raise OptionError(f"{kind} encoding must be a name or a mapping with 'name', got {spec!r}")
-    cls = _registry(kind).get(name)
-    options = build_options(cls.Options, opts, where=f"{kind} encoding {name!r}")
+        opts = {k: v for k, v in spec.items() if k not in ("name", RESERVED_KEY)}
+        return _registry(kind).get(spec["name"]), opts, spec.get(RESERVED_KEY)
+    if dataclasses.is_dataclass(spec) and hasattr(spec, "name"):
+        return _split(kind, dataclasses.asdict(spec))
+    raise OptionError(f"{kind} encoding must be a name or a mapping with 'name', got {spec!r}")
+
+
+def parse_spec(kind: str, spec: Any):
+    """Validate a ``position:``/``segment:`` value (a name or ``{"name": ..., **options}``) and
+    return ``(encoding class, options dataclass)``. Errors name the close match and valid options.
+    The reserved key ``randomize`` (randomized positions, :mod:`.randomized`) is validated here
+    and read with :func:`randomization`."""
+    cls, opts, randomize = _split(kind, spec)
+    options = build_options(cls.Options, opts, where=f"{kind} encoding {cls.name!r}")
+    parse_randomize(kind, cls, randomize)
     return cls, options
 
 
+def randomization(spec: Any, kind: str = "position") -> RandomizedPositions | None:
+    """The randomized-positions setting of a spec (None: the encoding sees positions 0..n−1)."""
+    cls, _, randomize = _split(kind, spec)
+    return parse_randomize(kind, cls, randomize)
+
+
 def normalize_spec(kind: str, spec: Any) -> dict:
-    """Plain JSON dict ``{"name": ..., **all options with defaults}`` of a validated spec."""
+    """Plain JSON dict ``{"name": ..., **all options with defaults}`` of a validated spec (plus
+    ``randomize`` with its defaults, only when set)."""
     cls, options = parse_spec(kind, spec)
-    return {"name": cls.name, **dataclasses.asdict(options)}
+    return {"name": cls.name, **dataclasses.asdict(options), **as_dict(randomization(spec, kind))}
 
 
 def describe(kind: str, name: str) -> str:
@@ -134,17 +148,20 @@ def encoding_label(position: Any, segment: Any = "none") -> str:
         cls, options = parse_spec(kind, spec)
         defaults = dataclasses.asdict(cls.Options())
         changed = {k: v for k, v in dataclasses.asdict(options).items() if defaults.get(k) != v}
+        randomized = randomization(spec, kind)
+        if randomized is not None:
+            changed[RESERVED_KEY] = randomized.label()
         args = ",".join(f"{k}={v}" for k, v in changed.items())
         parts.append(f"{cls.name}({args})" if args else cls.name)
     return "+".join(parts)
 
 
 # Built-in families: importing a module registers its encodings.
-from . import absolute, alibi, deberta, diet, rotary, segment, shaw, t5, untied  # noqa: E402,F401
+from . import absolute, alibi, deberta, diet, fire, kerple, rotary, sandwich, segment, shaw, t5, untied  # noqa: E402,F401
 from .stack import EncodingStack  # noqa: E402
 
 __all__ = [
     "POSITION_ENCODINGS", "SEGMENT_ENCODINGS", "PositionEncoding", "SegmentEncoding", "EncodingContext",
     "NoOptions", "register_position", "register_segment", "list_encodings", "list_segment_encodings",
-    "parse_spec", "normalize_spec", "describe", "encoding_label", "check_supports", "EncodingStack",
+    "parse_spec", "normalize_spec", "randomization", "describe", "encoding_label", "check_supports", "EncodingStack",
 ]

@@ -22,7 +22,8 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 
-from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, check_supports, normalize_spec, parse_spec
+from ..encodings import POSITION_ENCODINGS, SEGMENT_ENCODINGS, check_supports, normalize_spec, parse_spec, randomization
+from ..encodings.randomized import PositionSampler
 from ..encodings.base import Encoding, EncodingContext
 from ..encodings.stack import EncodingStack
 from .attention import resolve_kernel, warn_eager_once
@@ -70,6 +71,8 @@ class PosencModel(PosencPreTrainedModel):
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
         self.position_encoding = pos_cls(config, pos_opts)
         self.segment_encoding = seg_cls(config, seg_opts)
+        randomized = randomization(config.position)  # Ruoss et al. (2023); None: positions 0..n−1
+        self.position_sampler = PositionSampler(randomized, self.position_encoding) if randomized else None
         self.embed_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.embed_dropout = nn.Dropout(config.hidden_dropout_prob)
         self.layers = nn.ModuleList(PosencLayer(config) for _ in range(config.num_hidden_layers))
@@ -114,6 +117,8 @@ class PosencModel(PosencPreTrainedModel):
         x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         b, n = x.shape[:2]
         encodings = self.encodings
+        if self.position_sampler is not None:  # randomized positions: sampled in training (and by default at eval)
+            position_ids = self.position_sampler(b, n, position_ids, x.device, self.training)
         # position_ids given: the general (gather) path, unless they are plain 0..L−1 (one host read, eager only)
         ctx = EncodingContext(
             batch_size=b, seq_len=n, device=x.device, dtype=x.dtype,

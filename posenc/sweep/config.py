@@ -40,7 +40,8 @@ class EncodingEntry:
     position: Union[str, dict] = _f("absolute", "position encoding: name or {name: ..., **options}")
     segment: Union[str, dict] = _f("none", "segment encoding during pre-training (the paper: none, no NSP)")
     finetune_segment: Union[str, dict, None] = _f(None, "segment encoding added at fine-tuning (null = same as segment)")
-    from_: str | None = _f(None, "fine-tune an existing pre-trained model (run dir, model dir or hub id) instead of pre-training (written `from:`)")
+    from_: str | None = _f(None, "fine-tune an existing pre-trained model (run dir, model dir or hub id) instead of pre-training, "
+                                 "or `scratch`: train every task run from random weights with this encoding (written `from:`)")
 
     def validate(self):
         from ..encodings import parse_spec

@@ -19,6 +19,8 @@ from ..encodings import encoding_label
 from ..training.config import FinetuneConfig, PretrainConfig, config_from_dict, config_to_dict, parse_config
 from .config import EncodingEntry, SweepConfig
 
+SCRATCH = "scratch"  # `from: scratch`: no pre-trained model, the fine-tune config builds one
+
 
 @dataclass
 class PlannedRun:
@@ -143,8 +145,9 @@ def expand(sweep: SweepConfig) -> Plan:
                          tokenizer__load=str(plan.shared_tokenizer))
     for index, entry in enumerate(sweep.encodings):
         pre_label = encoding_label(entry.position, entry.segment)
-        if entry.from_:  # an existing model: nothing to pre-train
-            pre_name, pre_dir = None, entry.from_
+        scratch = entry.from_ == SCRATCH  # task runs from random weights (the length suite)
+        if entry.from_:  # an existing model, or none: nothing to pre-train
+            pre_name, pre_dir = None, None if scratch else entry.from_
         else:
             pre_name = f"pretrain/{slug(pre_label)}"
             pre_dir = out / pre_name
@@ -167,8 +170,8 @@ def expand(sweep: SweepConfig) -> Plan:
                     name = f"finetune/{slug(ft_label)}/{task_tag}/lr{_lr_tag(lr)}-seed{seed}"
                     cfg = config_from_dict(_with(
                         task_base, task=task_file(task, base_dir), seed=seed, train__lr=lr, name=name.replace("/", "_"),
-                        output_dir=str(out / "finetune"), model__from=str(pre_dir), model__segment=ft_segment,
-                        model__position=None))
+                        output_dir=str(out / "finetune"), model__from=None if scratch else str(pre_dir),
+                        model__segment=ft_segment, model__position=entry.position if scratch else None))
                     plan.runs.append(PlannedRun("finetune", name, out / name, cfg, ft_label, depends_on=pre_name,
                                                 entry=index))
     check_plan(plan)

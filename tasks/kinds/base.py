@@ -32,6 +32,8 @@ class TaskKind:
     auto_model: ClassVar[str] = "AutoModelForSequenceClassification"
     #: kind-specific spec keys (a frozen dataclass with ``help`` metadata), or None
     Options: ClassVar[type | None] = None
+    #: True: the kind makes its examples from the spec (:meth:`generate`) instead of reading files or the hub
+    generates: ClassVar[bool] = False
 
     # ---- the spec -------------------------------------------------------------------------------
     def validate(self, spec, fail: Callable[..., None]) -> None:
@@ -71,6 +73,11 @@ class TaskKind:
         """Options this kind wants every file reader to get (``tag_set``, ``labels``...); the
         loader passes those a reader accepts."""
         return {"labels": "required" if labelled else "auto"}
+
+    def generate(self, spec, splits: Sequence[str]):
+        """``datasets.DatasetDict`` of ``splits`` with the :meth:`features` columns, made from the
+        spec alone (deterministic; kinds with ``generates`` only)."""
+        raise NotImplementedError(f"task kind {self.name!r} reads its examples; it does not generate them")
 
     def texts(self, spec, ds) -> Iterable[str]:
         """The text of a split, to train a tokenizer on."""
