@@ -194,8 +194,10 @@ class Translation(TaskKind):
         """``generate()`` arguments for a batch whose longest source has ``source_length`` pieces."""
         o = spec.options
         budget = int(o.decode_length_ratio * source_length) + o.decode_length_extra
-        return {"num_beams": o.num_beams, "length_penalty": o.length_penalty, "early_stopping": True,
-                "max_new_tokens": max(1, min(budget, self.max_target_length(spec)))}
+        out = {"num_beams": o.num_beams, "max_new_tokens": max(1, min(budget, self.max_target_length(spec)))}
+        if o.num_beams > 1:  # stop a sentence's search once num_beams hypotheses are finished
+            out.update(length_penalty=o.length_penalty, early_stopping=True)
+        return out
 
     def predict_batch(self, spec, model, batch, extra: dict):
         """Teacher-forced loss on the references (when labelled) and the generated pieces."""
@@ -238,7 +240,12 @@ class Translation(TaskKind):
     def signatures(self, spec) -> dict[str, str]:
         """sacreBLEU's signature of each metric (publish it with the score)."""
         target = directions(spec)[1]
-        return {m: str(sacrebleu_metric(m, target, spec.options.bleu_tokenize).get_signature()) for m in spec.metrics}
+        out = {}
+        for m in spec.metrics:
+            metric = sacrebleu_metric(m, target, spec.options.bleu_tokenize)
+            metric.corpus_score(["."], [["."]])  # the signature names the number of references: one
+            out[m] = str(metric.get_signature())
+        return out
 
     def baseline(self, spec, train, examples, *, language=None):
         """Copy the source: the BLEU/chrF of not translating at all."""
