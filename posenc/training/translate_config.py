@@ -176,7 +176,9 @@ class TranslateConfig:
 
         spec = get_task(self.task)
         overrides = self.generate.overrides()
-        return dataclasses.replace(spec, options=dataclasses.replace(spec.options, **overrides)) if overrides else spec
+        if not overrides or not dataclasses.is_dataclass(spec.options):  # another kind: _task says so
+            return spec
+        return dataclasses.replace(spec, options=dataclasses.replace(spec.options, **overrides))
 
     def _task(self, at, inputs: bool):
         from pathlib import Path
