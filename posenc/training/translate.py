@@ -77,10 +77,9 @@ def _tokenizer(cfg: TranslateConfig, acc, spec, train):
         return load_tokenizer(cfg.tokenizer.load)
     shared = shared_tokenizer_dir(cfg, spec)
     if acc.is_main_process and not (shared / "tokenizer_config.json").exists():
-        texts = list(spec.task_kind.texts(spec, train))
-        if cfg.tokenizer.max_lines is not None:  # both sides alike: the first pairs' sources, then their targets
-            half = cfg.tokenizer.max_lines // 2
-            texts = texts[:min(half, len(train))] + texts[len(train):len(train) + half]
+        if cfg.tokenizer.max_lines is not None:  # both sides alike: the first max_lines / 2 pairs
+            train = train.select(range(min(max(1, cfg.tokenizer.max_lines // 2), len(train))))
+        texts = spec.task_kind.texts(spec, train)
         shared.parent.mkdir(parents=True, exist_ok=True)
         tmp = shared.with_name(f".{shared.name}.{os.getpid()}.tmp")
         tok = build_tokenizer(cfg.tokenizer.train, texts, cfg.tokenizer.vocab_size, cfg.tokenizer.lowercase,
