@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation:UserWarning"
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: setup test quickstart clean-venv
+.PHONY: setup test quickstart report-screenshot clean-venv
 
 setup: $(VENV)/.posenc-installed
 
@@ -29,6 +29,12 @@ test: setup
 
 quickstart: setup
 	$(OFFLINE) $(VENV)/bin/posenc sweep configs/quickstart.yaml
+
+# What a reader sees: the demo sweep's HTML report rendered in headless Chromium (needs chromium;
+# not part of CI). Another report: python docs/report_screenshot.py REPORT_DIR
+report-screenshot: setup
+	$(PY) tests/_report_runs.py runs/report-demo
+	$(OFFLINE) $(PY) docs/report_screenshot.py --runs runs/report-demo --out runs/report-demo/report
 
 clean-venv:
 	rm -rf $(VENV)

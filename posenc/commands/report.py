@@ -2,7 +2,10 @@
 
 Reads every results.json under RUN_DIRS (run directories or their parents), aggregates seeds
 (median, mean ± std, best learning rate by a stated rule), tests each encoding against a baseline,
-and writes Markdown, CSV, LaTeX and a self-contained HTML page with figures.
+and writes Markdown, CSV, LaTeX and a self-contained HTML page with figures. The report opens with
+a one-screen summary: what differs from the baseline beyond seed noise, where, at what cost.
+With --bench, costs come from a `posenc bench` CSV (interleaved timings); otherwise the sweep's
+own step times are shown labelled uncontrolled.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help=f"comma-separated: {', '.join(EXPORTERS.names())} (aliases: "
                         f"{', '.join(f'{k}={v}' for k, v in ALIASES.items())}); default {DEFAULT_FORMATS}")
     p.add_argument("--no-plots", action="store_true", help="skip figures (faster; HTML then has tables only)")
+    p.add_argument("--bench", type=Path, default=None, metavar="CSV",
+                   help="a `posenc bench` CSV: state step-time costs from its interleaved timings instead of the "
+                        "sweep runs' own (uncontrolled) timings")
     p.add_argument("--bias-length", type=int, default=64,
                    help="sequence length for the learned position-bias figures (default 64)")
     p.set_defaults(func=run)
@@ -44,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         formats = parse_formats(args.formats)
         rep = build_report(args.run_dirs, out_dir=args.out, baseline=args.baseline,
                            make_plots=not getattr(args, "no_plots", False),
-                           bias_length=getattr(args, "bias_length", 64))
+                           bias_length=getattr(args, "bias_length", 64), bench=getattr(args, "bench", None))
     except (UnknownNameError, FileNotFoundError, ValueError) as e:
         print(f"posenc report: error: {e}", file=sys.stderr)
         return 2

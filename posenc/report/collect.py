@@ -95,6 +95,14 @@ def run_row(run_dir: Path, res: dict) -> dict:
         "pretrained_from": res.get("pretrained_from"),
         "model_dir": res.get("model_dir", "best"),
         "device": _device(run_dir),
+        # what a task kind and the XTREME protocol add (absent in older runs)
+        "task_kind": res.get("task_kind"),
+        "trained": res.get("trained", True),
+        "report_columns": res.get("report_columns") or ([main] if main else []),
+        "protocol": res.get("protocol"),
+        "zero_shot": res.get("zero_shot") if isinstance(res.get("zero_shot"), dict) else None,
+        "unigram_entropy": res.get("unigram_entropy"),
+        "results": res,  # the whole results.json, for sections that read fields of their own
     }
     for col in SPEED_COLUMNS:
         row[col] = res.get(col)
@@ -180,3 +188,24 @@ def load_probes(run_dirs: Iterable[Path], runs: pd.DataFrame) -> pd.DataFrame:
             rows.append({"run_dir": str(d), **meta, "length": None, "mlm_loss": None,
                          "supported": False, "reason": probe.get("reason", "")})
     return pd.DataFrame(rows, columns=["run_dir", "encoding", "seed", "length", "mlm_loss", "supported", "reason"])
+
+
+def load_curves(runs: pd.DataFrame, metric: str = "loss") -> pd.DataFrame:
+    """(encoding, seed, run_dir, step, ``metric``) of every evaluation row in the runs'
+    ``metrics.jsonl`` (rows ``{"step": ..., "eval": {...}}``); unreadable lines are skipped."""
+    rows = []
+    for _, r in runs.iterrows():
+        path = Path(r["run_dir"]) / "metrics.jsonl"
+        if not path.is_file():
+            continue
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            value = (row.get("eval") or {}).get(metric) if isinstance(row, dict) else None
+            if isinstance(value, (int, float)) and isinstance(row.get("step"), int):
+                rows.append({"encoding": r["encoding"], "seed": r["seed"], "run_dir": r["run_dir"],
+                             "step": row["step"], metric: float(value)})
+    out = pd.DataFrame(rows, columns=["encoding", "seed", "run_dir", "step", metric])
+    return out.drop_duplicates(["run_dir", "step"], keep="last")

@@ -32,6 +32,10 @@ TEST_NOTE = (
     "p_bh = Benjamini–Hochberg adjusted; 'within noise' = |mean difference| < seed noise "
     "(RMS of both sides' seed std). With < 2 seeds per side no test is possible."
 )
+CLEAR_RULE = (
+    "clearly better/worse = Welch p, Benjamini–Hochberg-adjusted over the comparisons of the same table, "
+    f"below {ALPHA} AND the mean difference larger than the seed noise"
+)
 
 
 def default_baseline(encodings: list[str], positions: dict[str, tuple[str, str]] | None = None) -> str | None:
@@ -132,4 +136,18 @@ def compare_to_baseline(selected: pd.DataFrame, baseline: str) -> pd.DataFrame:
     out["p_bh"] = np.nan
     if ok.any():
         out.loc[ok, "p_bh"] = stats.false_discovery_control(out.loc[ok, "p_value"].astype(float).to_numpy())
+    return out
+
+
+def mark_clear(findings: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_bh`` (Benjamini–Hochberg over the rows with a p-value, unless present) and
+    ``clear`` (:data:`CLEAR_RULE`: verdict better/worse and p_bh < ALPHA)."""
+    out = findings.copy()
+    if "p_bh" not in out or out["p_bh"].isna().all():
+        out["p_bh"] = np.nan
+        ok = pd.to_numeric(out["p_value"], errors="coerce").notna() if len(out) else pd.Series(dtype=bool)
+        if len(out) and ok.any():
+            out.loc[ok, "p_bh"] = stats.false_discovery_control(out.loc[ok, "p_value"].astype(float).to_numpy())
+    p_bh = pd.to_numeric(out["p_bh"], errors="coerce")
+    out["clear"] = out["verdict"].isin(["better", "worse"]) & (p_bh < ALPHA) if len(out) else pd.Series(dtype=bool)
     return out

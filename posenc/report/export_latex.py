@@ -1,4 +1,5 @@
-"""LaTeX export (booktabs): ``report.tex`` with every table and ``table2.tex``.
+"""LaTeX export (booktabs): ``report.tex`` with every table and one ``<name>.tex`` per standalone
+table (``table2.tex``, ``table3.tex``).
 
 Fragments for ``\\input``; they need ``\\usepackage{booktabs,amssymb}``. Cells are escaped here and
 handed to pandas' ``to_latex`` for the tabular framing.
@@ -11,12 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from .build import BANNER, Report
-from .sections import sections
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 _UNICODE = {"±": r"$\pm$", "–": "--", "−": "$-$", "Δ": r"$\Delta$", "✓": r"$\checkmark$", "×": r"$\times$",
-            "…": r"\ldots{}", "≥": r"$\geq$", "≤": r"$\leq$", "·": r"$\cdot$", "ᵀ": r"$^{\top}$", "—": "---"}
+            "…": r"\ldots{}", "≥": r"$\geq$", "≤": r"$\leq$", "·": r"$\cdot$", "ᵀ": r"$^{\top}$", "—": "---",
+            "▲": r"$\blacktriangle$", "▼": r"$\blacktriangledown$", "†": r"\dag{}", "°": r"$^{\circ}$",
+            "→": r"$\rightarrow$", "←": r"$\leftarrow$"}
 
 
 def latex_escape(value) -> str:
@@ -35,15 +37,18 @@ def latex_table(df: pd.DataFrame, caption: str, label: str) -> str:
                         label=label, position="htbp")
 
 
-def render(rep: Report, include_paper: bool = True, only: str | None = None) -> str:
+def _block_table(b) -> str:
+    caption = b.title + (". " + b.text[0] if b.text else "")
+    if not b.key.startswith("paper"):
+        caption += " Small-scale runs, not the paper's numbers."
+    return latex_table(b.table, caption, f"tab:posenc-{b.key}")
+
+
+def render(rep: Report) -> str:
     parts = [f"% posenc comparison report. {BANNER}", "% needs \\usepackage{booktabs,amssymb}", ""]
-    for s in sections(rep, include_paper=include_paper):
-        if s.table is None or s.table.empty or (only and s.key != only):
-            continue
-        caption = s.title + (". " + s.text[0] if s.text else "")
-        if s.key != "paper":
-            caption += " Small-scale runs, not the paper's numbers."
-        parts += [latex_table(s.table, caption, f"tab:posenc-{s.key}"), ""]
+    for b in rep.blocks:
+        if b.table is not None and not b.table.empty:
+            parts += [_block_table(b), ""]
     return "\n".join(parts)
 
 
@@ -53,8 +58,9 @@ def write(rep: Report, out_dir: Path) -> list[Path]:
     path = out_dir / "report.tex"
     path.write_text(render(rep), encoding="utf-8")
     written = [path]
-    if not rep.finetune.empty:
-        t2 = out_dir / "table2.tex"
-        t2.write_text(render(rep, include_paper=False, only="table2"), encoding="utf-8")
-        written.append(t2)
+    for b in rep.blocks:
+        if b.standalone and b.table is not None and not b.table.empty:
+            alone = out_dir / f"{b.standalone}.tex"
+            alone.write_text(f"% {BANNER}\n% needs \\usepackage{{booktabs,amssymb}}\n\n{_block_table(b)}\n", encoding="utf-8")
+            written.append(alone)
     return written

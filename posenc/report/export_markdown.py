@@ -1,4 +1,5 @@
-"""Markdown export: ``report.md`` (every section, plots linked) and ``table2.md``."""
+"""Markdown export: ``report.md`` (every block in order, figures beside their section) and one
+``<name>.md`` per standalone table (``table2.md``, ``table3.md``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from .build import BANNER, Report
-from .sections import sections
 
 
 def md_cell(v) -> str:
@@ -22,27 +22,24 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
+def _rel(path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
 def render(rep: Report, out_dir: Path) -> str:
     lines = ["# posenc comparison report", "", f"> **{BANNER}**", ""]
-    for s in sections(rep):
-        lines += [f"## {s.title}", ""]
-        lines += [f"- {t}" if s.key in ("summary", "figure_errors") else t for t in s.text] + [""]
-        if s.table is not None and not s.table.empty:
-            lines += [md_table(s.table), ""]
-    if rep.plots:
-        lines += ["## Figures", ""]
-        for p in rep.plots:
-            rel = Path(p.path).resolve().relative_to(out_dir.resolve()) if _inside(p.path, out_dir) else p.path
-            lines += [f"### {p.title}", "", f"![{p.title}]({Path(rel).as_posix()})", "", p.caption, ""]
+    for b in rep.blocks:
+        lines += [f"## {b.title}", ""]
+        lines += [f"- {t}" if b.bullets else t for t in b.text] + [""]
+        if b.table is not None and not b.table.empty:
+            lines += [md_table(b.table), ""]
+        lines += [f"<sub>{t}</sub>" for t in b.footer] + ([""] if b.footer else [])
+        for p in b.figures:
+            lines += [f"![{p.title}]({_rel(p.path, out_dir)})", "", f"*{p.title}.* {p.caption}", ""]
     return "\n".join(lines)
-
-
-def _inside(path, root) -> bool:
-    try:
-        Path(path).resolve().relative_to(Path(root).resolve())
-        return True
-    except ValueError:
-        return False
 
 
 def write(rep: Report, out_dir: Path) -> list[Path]:
@@ -51,9 +48,10 @@ def write(rep: Report, out_dir: Path) -> list[Path]:
     report = out_dir / "report.md"
     report.write_text(render(rep, out_dir), encoding="utf-8")
     written = [report]
-    t2 = next((s for s in sections(rep, include_paper=False) if s.key == "table2"), None)
-    if t2 is not None:
-        path = out_dir / "table2.md"
-        path.write_text(f"> **{BANNER}**\n\n" + "\n".join(t2.text[:1]) + "\n\n" + md_table(t2.table) + "\n", encoding="utf-8")
-        written.append(path)
+    for b in rep.blocks:
+        if b.standalone and b.table is not None and not b.table.empty:
+            path = out_dir / f"{b.standalone}.md"
+            path.write_text(f"> **{BANNER}**\n\n" + "\n".join(b.text[:1]) + "\n\n" + md_table(b.table) + "\n",
+                            encoding="utf-8")
+            written.append(path)
     return written

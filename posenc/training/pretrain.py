@@ -29,6 +29,7 @@ from .optim import build_optimizer
 from .progress import summary_line
 from .session import RunSession
 from .tokenizer import build_tokenizer, check_for_mlm, load_tokenizer
+from .unigram import unigram_entropy
 
 
 def default_run_dir(cfg) -> Path:
@@ -161,6 +162,7 @@ def run_pretrain(cfg: PretrainConfig, run_dir: str | Path | None = None, resume:
             "world_size": acc.num_processes, "gradient_accumulation": accum, "batch_size": cfg.train.batch_size,
             "train_blocks": len(train_ds), "eval_blocks": len(eval_ds), "seq_len": cfg.mlm.seq_len,
             "pretrained_from": cfg.model.from_, "model_dir": "best",
+            "unigram_entropy": unigram_entropy(train_ds, tokenizer.all_special_ids),  # nats/token: context-free MLM loss
         }
         session.finish(results)
         acc.end_training()
