@@ -241,6 +241,13 @@ def test_tiny_model_learns_multi30k_and_round_trips_through_the_run_dir(tmp_path
     hyps = [h.strip() for h in tok.batch_decode(out, skip_special_tokens=True)]
     written = (run / test["translations"]).read_text(encoding="utf-8").splitlines()[:3]
     assert hyps == written
+    # the report's Table-4 section shows the run's test BLEU and how it was made
+    from posenc.report import build_report
+
+    rep = build_report([tmp_path], make_plots=False)
+    block = next(b for p in rep.parts.values() for b in p.blocks if b.key == "translation")
+    assert block.table.loc[0, "Model"] == "sinusoidal" and block.table.loc[0, "multi30k_en_de"] == f"{test['bleu']:.2f}"
+    assert any("nrefs:1|case:mixed" in line for line in block.text)
 
 
 def test_resume_replays_the_same_steps(tmp_path):
