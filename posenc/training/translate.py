@@ -119,7 +119,9 @@ def _train_loader(cfg: TranslateConfig, train_ds, collator, acc):
     sampler = TokenBatchSampler(lengths, cfg.train.max_tokens, cfg.seed)
     if acc.is_main_process:
         print(f"token batches: {sampler.describe()}", flush=True)
-    loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collator)
+    # a private generator: creating the iterator must not draw from the global RNG (dropout), or a
+    # resumed run (a new iterator after the checkpoint) would diverge from an uninterrupted one
+    loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collator, generator=torch.Generator())
     loader = prepare_data_loader(loader, acc.device, num_processes=acc.num_processes, process_index=acc.process_index,
                                  split_batches=False, put_on_device=True, even_batches=True)
     return loader, sampler, cfg.train.accumulate, True
