@@ -1,7 +1,7 @@
 """File-format readers (posenc.tasks.readers): columns and values on real excerpts, every malformed
 case named by file and line, the bundled XTREME slices, and the full local XTREME layout.
 
-The local-layout tests read ``../shared/data/xtreme`` next to the checkout (or
+The local-layout tests read ``shared/data/xtreme`` next to the checkout (or
 ``$POSENC_SHARED_DATA/xtreme``) and skip when it is absent."""
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from posenc.tasks.readers import FORMATS, ReadReport, get_format, language, read
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "posenc" / "resources" / "xtreme"
-SHARED = Path(os.environ.get("POSENC_SHARED_DATA", REPO.parent / "shared" / "data")) / "xtreme"
+# $POSENC_SHARED_DATA/xtreme, else shared/data/xtreme beside the checkout (or beside its parent, for worktrees)
+SHARED = next((p for p in ([Path(os.environ["POSENC_SHARED_DATA"]) / "xtreme"] if os.environ.get("POSENC_SHARED_DATA")
+                           else [q / "shared" / "data" / "xtreme" for q in REPO.parents[:2]]) if p.is_dir()),
+              REPO.parent / "shared" / "data" / "xtreme")
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no XTREME data at {SHARED} (set POSENC_SHARED_DATA "
                                                               "to the folder holding xtreme/)")
 PANX_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
@@ -55,6 +58,16 @@ def test_every_format_rejects_missing_empty_and_unknown_options(name, tmp_path):
     write(path, b"caf\xe9\n")
     with pytest.raises(TaskDataError, match=rf"{path.name}:1: cannot decode as utf-8"):
         fmt.read(path)
+
+
+def test_data_file_finds_the_gzip_twin(tmp_path):
+    from posenc.tasks.readers import data_file
+
+    write(tmp_path / "dev-de.tsv.gz", XNLI_DE)
+    assert data_file(tmp_path / "dev-de.tsv") == tmp_path / "dev-de.tsv.gz"
+    assert data_file(tmp_path / "dev-de.tsv.gz") == tmp_path / "dev-de.tsv.gz"
+    with pytest.raises(TaskDataError, match=r"dev-fr\.tsv: file not found \(nor dev-fr\.tsv\.gz\)"):
+        data_file(tmp_path / "dev-fr.tsv")
 
 
 def test_unknown_format_names_the_closest():
@@ -381,24 +394,41 @@ def test_bundled_slices_sizes_and_alignment():
 
 # ---- the full local XTREME layout (skipped without the data) -------------------------------------
 
+# layout -> (format, file, reader options, rows, labelled): sizes published with each dataset
+# (XTREME's Table 5; UD Marathi-UFAL dev 46 / test 47; Tatoeba has 390 Swahili pairs), in the
+# layout of the XTREME download script
+LOCAL_LAYOUTS = {
+    "panx": [("conll", "panx/dev-en.tsv.gz", {"tag_set": PANX_TAGS}, 10000, True),
+             ("conll", "panx/train-sw.tsv.gz", {"tag_set": PANX_TAGS}, 1000, True),
+             ("conll", "panx/test-hi.tsv.gz", {"tag_set": PANX_TAGS}, 1000, True)],
+    "udpos_xtreme": [("conll", "udpos_xtreme/test-en.tsv.gz", {"tag_set": UPOS}, 5440, True),
+                     ("conll", "udpos_xtreme/test-mr.tsv.gz", {}, 47, False),   # XTREME strips these labels
+                     ("conll", "udpos_xtreme/dev-mr.tsv.gz", {"tag_set": UPOS}, 46, True)],
+    "udpos": [("conllu", "udpos/en_ewt-ud-dev.conllu.gz", {"tag_set": UPOS}, 2001, True),
+              ("conllu", "udpos/de_pud-ud-test.conllu.gz", {"tag_set": UPOS}, 1000, True)],
+    "xnli": [("pair_tsv", "xnli/dev-sw.tsv.gz", {"label_set": NLI}, 2490, True),
+             ("pair_tsv", "xnli/test-th.tsv.gz", {}, 5010, False)],
+    "pawsx": [("pair_tsv", "pawsx/dev-ko.tsv", {"label_set": ["0", "1"]}, 2000, True),
+              ("pair_tsv", "pawsx/test-ja.tsv", {}, 2000, False)],
+    "xquad": [("squad_json", "xquad/xquad.th.json.gz", {}, 1190, True),
+              ("squad_json", "xquad/xquad.ar.json.gz", {}, 1190, True)],
+    "mlqa": [("squad_json", "mlqa/dev-context-en-question-en.json.gz", {}, 1148, True),
+             ("squad_json", "mlqa/dev-context-hi-question-hi.json.gz", {}, 507, True)],
+    "tydiqa": [("squad_json", "tydiqa/tydiqa.goldp.en.dev.json.gz", {}, 440, False),   # answers stripped by XTREME
+               ("squad_json", "tydiqa/tydiqa.goldp.bn.dev.json.gz", {}, 113, False),
+               ("squad_json", "tydiqa/tydiqa.goldp.en.train.json.gz", {}, 3696, True)],
+    "tatoeba": [("tatoeba", "tatoeba/tatoeba.cmn-eng.cmn", {}, 1000, True),
+                ("tatoeba", "tatoeba/tatoeba.swh-eng.swh", {}, 390, True)],
+}
+
+
 @needs_shared
-def test_local_xtreme_published_sizes():
-    report = ReadReport()
-    for lang in ["en", "de", "ar", "zh"]:
-        assert len(read("squad_json", SHARED / f"xquad/xquad.{lang}.json.gz", labels="required")) == 1190
-    assert len(read("squad_json", SHARED / "tydiqa/tydiqa.goldp.en.dev.json.gz", report=report)) == 440
-    assert not report.labelled   # XTREME's copy of the dev set has its answers stripped
-    assert len(read("squad_json", SHARED / "mlqa/dev-context-en-question-en.json.gz")) == 1148
-    assert len(read("conll", SHARED / "panx/dev-en.tsv.gz", tag_set=PANX_TAGS, labels="required")) == 10000
-    assert len(read("conll", SHARED / "panx/dev-hi.tsv.gz", tag_set=PANX_TAGS)) == 1000
-    assert len(read("conll", SHARED / "udpos_xtreme/test-en.tsv.gz", tag_set=UPOS, labels="required")) == 5440
-    assert len(read("conll", SHARED / "udpos_xtreme/test-de.tsv.gz", report=report)) == 22358 and not report.labelled
-    assert len(read("conllu", SHARED / "udpos/en_ewt-ud-dev.conllu.gz", tag_set=UPOS)) == 2001
-    assert len(read("conllu", SHARED / "udpos/de_pud-ud-test.conllu.gz", tag_set=UPOS)) == 1000
-    assert len(read("pair_tsv", SHARED / "xnli/dev-sw.tsv.gz", label_set=NLI, labels="required")) == 2490
-    assert len(read("pair_tsv", SHARED / "xnli/test-sw.tsv.gz", report=report)) == 5010 and not report.labelled
-    assert len(read("pair_tsv", SHARED / "pawsx/dev-ko.tsv", label_set=["0", "1"])) == 2000
-    assert len(read("tatoeba", SHARED / "tatoeba/tatoeba.cmn-eng.cmn")) == 1000
+@pytest.mark.parametrize("layout", sorted(LOCAL_LAYOUTS))
+def test_local_xtreme_layout_published_sizes(layout):
+    for fmt, rel, options, rows, labelled in LOCAL_LAYOUTS[layout]:
+        report = ReadReport()
+        assert len(read(fmt, SHARED / rel, report=report, **options)) == rows, rel
+        assert report.labelled is labelled, rel
 
 
 # ---- hub adapters, offline on local copies in the hub's parquet layout ---------------------------

@@ -28,7 +28,7 @@ def load_bench(path: str | Path) -> pd.DataFrame:
     """Read a ``posenc bench`` CSV; a missing file or a CSV without its columns is a clear error."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"--bench {str(path)!r}: no such file (write one with `posenc bench ... --csv FILE`)")
+        raise FileNotFoundError(f"--bench {str(path)!r}: no such file (`posenc bench --out DIR` writes DIR/bench.csv)")
     try:
         df = pd.read_csv(path)
     except (ValueError, OSError) as e:

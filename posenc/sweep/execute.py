@@ -48,7 +48,7 @@ def ensure_shared_tokenizer(plan: Plan) -> None:
     plan.output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=plan.output_dir, prefix=".tokenizer."))
     tok = build_tokenizer(t["train"], iter_texts(load_text(corpus), t.get("max_lines")), t["vocab_size"],
-                          t.get("lowercase", True), save_model_to=tmp)
+                          t.get("lowercase", True), save_model_to=tmp, model_type=t.get("model_type", "unigram"))
     tok.save_pretrained(tmp)
     from .plan import TOKENIZER_RECIPE, tokenizer_settings
 

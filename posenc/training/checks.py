@@ -103,9 +103,11 @@ def _task(cfg, at: Report, inputs: bool) -> None:
 
 
 def _corpus(cfg, at: Report, inputs: bool) -> None:
-    from .corpus import BUNDLED_PREFIX, resolve_files
+    from .corpus import BUNDLED_PREFIX, language_files, resolve_files
 
-    for key, files in (("corpus.files", cfg.corpus.files), ("tokenizer.files", cfg.tokenizer.files)):
+    groups = [("corpus.files", cfg.corpus.files), ("tokenizer.files", cfg.tokenizer.files)] + [
+        (f"corpus.languages.{lang}", language_files(pats)) for lang, pats in cfg.corpus.languages.items()]
+    for key, files in groups:
         for f in files:
             if inputs or f.startswith(BUNDLED_PREFIX):  # bundled files are part of posenc: always there
                 try:

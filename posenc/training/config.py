@@ -75,7 +75,8 @@ class ModelSection:
 class TokenizerSection:
     """Train a tokenizer (``train:``) or load one (``load:``); exactly one of the two."""
 
-    train: Literal["wordpiece", "sentencepiece"] | None = _f(None, "train a WordPiece (tokenizers) or SentencePiece unigram model")
+    train: Literal["wordpiece", "sentencepiece"] | None = _f(None, "train a WordPiece (tokenizers) or SentencePiece model")
+    model_type: Literal["unigram", "bpe"] = _f("unigram", "SentencePiece model: unigram (Kudo 2018) or BPE (Sennrich et al. 2016)")
     load: str | None = _f(None, "load with AutoTokenizer: a path or hub id")
     vocab_size: int = _f(8000, "vocabulary size when training")
     lowercase: bool = _f(True, "lowercase + strip accents (WordPiece) / lowercase (SentencePiece)")
@@ -87,26 +88,45 @@ class TokenizerSection:
             raise FieldProblem("load", "give either `train:` or `load:`, not both")
         if self.vocab_size < 100:
             raise FieldProblem("vocab_size", f"must be ≥ 100, got {self.vocab_size}")
+        if self.model_type != "unigram" and self.train != "sentencepiece":
+            raise FieldProblem("model_type", "applies to `train: sentencepiece` only")
 
 
 @dataclass
 class CorpusSection:
-    """Pre-training text: local files (plain, .gz, .jsonl) or a hub dataset."""
+    """Pre-training text: local files (plain, .gz, .jsonl), per-language files, or a hub dataset.
+
+    A multilingual corpus (``languages:`` or ``hub`` + ``language_field``) is rebalanced: language l
+    with n_l lines gets a share q_l = n_l^α / Σ_k n_k^α of the lines (α = ``sampling_alpha``;
+    Conneau & Lample 2019, §3.1), for the tokenizer's training text and the MLM blocks alike."""
 
     files: list[str] = _f([], "text files or globs; one line = one paragraph, a blank line ends a document; "
                               ".jsonl rows use `text_field`; prefix `posenc:` = bundled (posenc/resources)")
+    languages: dict = _f({}, "multilingual corpus instead of `files`: language code -> file or list of files/globs, "
+                             "e.g. {en: 'posenc:corpus/multi/eng_Latn.devtest.txt.gz', de: ...}")
+    language_field: str | None = _f(None, "hub corpus: the column naming each row's language (makes it multilingual)")
+    sampling_alpha: float = _f(0.7, "multilingual sampling exponent α in q_l ∝ n_l^α: 1 = as is, 0 = every language "
+                                    "equal; 0.7 as for mBERT, 0.3 for XLM-R")
     hub: str | None = _f(None, "hub dataset name (datasets.load_dataset) instead of files")
     hub_config: str | None = _f(None, "hub dataset config name")
     split: str = _f("train", "hub split")
     text_field: str = _f("text", "column holding the text (.jsonl / hub)")
-    max_lines: int | None = _f(None, "use only the first N lines (quick runs)")
+    max_lines: int | None = _f(None, "use only the first N lines (quick runs); with `languages`: of each language")
     eval_fraction: float = _f(0.05, "held-out fraction of packed blocks for MLM evaluation")
     max_eval_blocks: int | None = _f(512, "cap on held-out blocks (evaluation cost)")
     cache_dir: str | None = _f(None, "datasets cache dir (tokenised blocks are cached there); null = HF default")
 
     def validate(self):
-        if bool(self.files) == bool(self.hub):
-            raise FieldProblem("files", "give corpus `files:` or a `hub:` dataset (exactly one)")
+        if bool(self.files) + bool(self.hub) + bool(self.languages) != 1:
+            raise FieldProblem("files", "give corpus `files:`, `languages:` or a `hub:` dataset (exactly one)")
+        for lang, pats in self.languages.items():
+            if not isinstance(lang, str) or not lang or not pats or not (
+                    isinstance(pats, str) or isinstance(pats, list) and all(isinstance(x, str) and x for x in pats)):
+                raise FieldProblem(f"languages.{lang}", f"expected a file or a list of files, got {pats!r}")
+        if self.language_field and not self.hub:
+            raise FieldProblem("language_field", "applies to a `hub:` corpus; local files use `languages:`")
+        if not 0.0 <= self.sampling_alpha <= 1.0:
+            raise FieldProblem("sampling_alpha", f"must be in [0, 1], got {self.sampling_alpha}")
         if not 0.0 < self.eval_fraction < 0.5:
             raise FieldProblem("eval_fraction", f"must be in (0, 0.5), got {self.eval_fraction}")
 

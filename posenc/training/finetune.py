@@ -60,7 +60,7 @@ def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, spec, train):
     tok_dir = run_dir / "tokenizer"
     if acc.is_main_process and not (tok_dir / "tokenizer_config.json").exists():
         tok = build_tokenizer(cfg.tokenizer.train, spec.task_kind.texts(spec, train), cfg.tokenizer.vocab_size,
-                              cfg.tokenizer.lowercase, save_model_to=tok_dir)
+                              cfg.tokenizer.lowercase, save_model_to=tok_dir, model_type=cfg.tokenizer.model_type)
         tok.save_pretrained(tok_dir)
     acc.wait_for_everyone()
     return load_tokenizer(str(tok_dir))

@@ -49,7 +49,7 @@ def _tokenizer(cfg: PretrainConfig, acc, run_dir: Path, text_ds):
                 from .config import CorpusSection
                 texts = load_text(CorpusSection(files=t.files))
             tok = build_tokenizer(t.train, iter_texts(texts, t.max_lines), t.vocab_size, t.lowercase,
-                                  save_model_to=tok_dir)
+                                  save_model_to=tok_dir, model_type=t.model_type)
         tok.save_pretrained(tok_dir)
     acc.wait_for_everyone()
     tok = load_tokenizer(str(tok_dir))

@@ -1,12 +1,13 @@
-"""Tokenizers: train WordPiece (``tokenizers``) or a SentencePiece unigram model
+"""Tokenizers: train WordPiece (``tokenizers``) or a SentencePiece unigram or BPE model
 (``sentencepiece``) from text, or load any tokenizer by name/path.
 
 Both trained kinds come back as a transformers fast tokenizer with BERT's special tokens
 (``[PAD] [UNK] [CLS] [SEP] [MASK]``), pair template ``[CLS] A [SEP] B [SEP]`` and
 ``token_type_ids``, so ``save_pretrained(run_dir)`` + ``AutoTokenizer.from_pretrained(run_dir)``
 round-trips. The SentencePiece model is converted to a ``tokenizers`` Unigram model with its
-exact pieces and scores (transformers' spm classes silently ignore ``vocab_file`` in v5, see
-docs/training.md); the original ``spiece.model`` is saved beside it for reference.
+exact pieces and scores, or to a BPE model with its pieces and merges in SentencePiece's merge
+order (transformers' spm classes silently ignore ``vocab_file`` in v5, see docs/training.md); the
+original ``spiece.model`` is saved beside it for reference.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -57,10 +58,13 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = Tru
 
 
 def train_sentencepiece(texts: Iterable[str], vocab_size: int, lowercase: bool = False,
-                        save_model_to: str | Path | None = None) -> PreTrainedTokenizerFast:
-    """SentencePiece unigram (multilingual/translation), converted to a fast tokenizer.
+                        save_model_to: str | Path | None = None, model_type: str = "unigram") -> PreTrainedTokenizerFast:
+    """SentencePiece ``unigram`` (Kudo, 2018) or ``bpe`` (Sennrich et al., 2016) for multilingual
+    text and translation, converted to a fast tokenizer that splits exactly as SentencePiece does.
 
-    ``hard_vocab_limit=False`` lets a small corpus yield fewer pieces instead of failing.
+    ``hard_vocab_limit=False`` lets a small corpus yield fewer pieces instead of failing;
+    ``character_coverage=0.9995`` (SentencePiece's advice for large character sets such as CJK)
+    leaves the rarest characters to ``[UNK]``.
     """
     import sentencepiece as spm
 
@@ -69,7 +73,7 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int, lowercase: bool =
         spm.SentencePieceTrainer.train(
             # one sentence per paragraph line: spm silently skips "sentences" over max_sentence_length
             sentence_iterator=(ln for t in texts for ln in t.split("\n") if ln.strip()), model_prefix=prefix,
-            vocab_size=vocab_size, model_type="unigram", hard_vocab_limit=False,
+            vocab_size=vocab_size, model_type=model_type, hard_vocab_limit=False,
             pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, pad_piece="[PAD]", unk_piece="[UNK]",
             control_symbols=["[CLS]", "[SEP]", "[MASK]"], character_coverage=0.9995,
             max_sentence_length=1 << 16,
@@ -81,14 +85,35 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int, lowercase: bool =
         if save_model_to is not None:
             Path(save_model_to).mkdir(parents=True, exist_ok=True)
             Path(save_model_to, "spiece.model").write_bytes(Path(prefix + ".model").read_bytes())
-    tok = Tokenizer(models.Unigram(vocab, unk_id=1, byte_fallback=False))
-    norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
-    tok.normalizer = normalizers.Sequence(norm)
+    if model_type == "bpe":
+        from transformers.convert_slow_tokenizer import generate_merges
+
+        ids = {piece: i for i, (piece, _) in enumerate(vocab)}
+        # SentencePiece BPE numbers pieces in merge order: sorting merges by the merged piece's id
+        # replays them in the trainer's order
+        merges = generate_merges(ids, skip_tokens=SPECIALS)
+        tok = Tokenizer(models.BPE(ids, merges, unk_token="[UNK]", fuse_unk=True, byte_fallback=False))
+    else:
+        tok = Tokenizer(models.Unigram(vocab, unk_id=1, byte_fallback=False))
+    tok.normalizer = normalizers.Sequence(_spm_normalizer() + ([normalizers.Lowercase()] if lowercase else []))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     tok.post_processor = _bert_template(tok)
     return _wrap(tok)
+
+
+def _spm_normalizer() -> list:
+    """SentencePiece's ``nmt_nfkc`` rule as ``tokenizers`` normalizers: NFKC; zero-width space,
+    zero-width non-joiner and BOM become spaces; other control and direction marks vanish; runs of
+    whitespace collapse to one space and the ends are stripped. On real text the converted
+    tokenizer then gives SentencePiece's ids, except where NFKC reorders combining marks (Arabic
+    harakat) and where two segmentations score exactly the same."""
+    return [normalizers.NFKC(),
+            normalizers.Replace(Regex(r"[\x{200b}\x{200c}\x{feff}]"), " "),
+            normalizers.Replace(Regex(r"[\x00-\x08\x0e-\x1f\x7f\x{200e}\x{200f}]"), ""),
+            normalizers.Replace(Regex(r"\s+"), " "),
+            normalizers.Strip()]
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
@@ -102,12 +127,13 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
 
 
 def build_tokenizer(kind: str, texts: Iterator[str] | Iterable[str], vocab_size: int, lowercase: bool,
-                    save_model_to: str | Path | None = None) -> PreTrainedTokenizerFast:
-    """Train a tokenizer of ``kind`` (``wordpiece`` | ``sentencepiece``)."""
+                    save_model_to: str | Path | None = None, model_type: str = "unigram") -> PreTrainedTokenizerFast:
+    """Train a tokenizer of ``kind`` (``wordpiece`` | ``sentencepiece`` with ``model_type``
+    ``unigram`` | ``bpe``)."""
     if kind == "wordpiece":
         return train_wordpiece(texts, vocab_size, lowercase)
     if kind == "sentencepiece":
-        return train_sentencepiece(texts, vocab_size, lowercase, save_model_to)
+        return train_sentencepiece(texts, vocab_size, lowercase, save_model_to, model_type)
     raise ValueError(f"unknown tokenizer kind {kind!r}; use wordpiece or sentencepiece")
 
 

@@ -17,14 +17,15 @@ format         files                                        columns
 ``parallel``   MT text, a file per side (``train.en.gz``)     source, target, idx
 =============  ==========================================  =========================================
 
-Every reader reads ``.gz`` transparently and raises :class:`posenc.tasks.TaskDataError` naming
+Every reader reads ``.gz`` transparently (:func:`data_file` finds ``x.tsv`` given ``x.tsv.gz`` and the
+reverse) and raises :class:`posenc.tasks.TaskDataError` naming
 the file and line of malformed input. :mod:`.hub` maps the same data on the Hugging Face Hub
 (``google/xtreme``, MNLI, SQuAD) to the same columns; :mod:`.languages` holds the XTREME
 language codes of each source.
 """
 
 from . import bucc, conll, conllu, pair_tsv, parallel, squad_json, tatoeba  # noqa: F401  (registration)
-from .base import FORMATS, FileFormat, ReadReport, register_format
+from .base import FORMATS, FileFormat, ReadReport, data_file, register_format
 from .languages import XTREME_LANGUAGES, Language, language
 
 
@@ -42,5 +43,5 @@ def read(format: str, path, *, report: ReadReport | None = None, **options):
     return get_format(format).read(path, report=report, **options)
 
 
-__all__ = ["FORMATS", "FileFormat", "ReadReport", "register_format", "get_format", "list_formats", "read",
+__all__ = ["FORMATS", "FileFormat", "ReadReport", "register_format", "get_format", "list_formats", "read", "data_file",
            "XTREME_LANGUAGES", "Language", "language"]

@@ -88,6 +88,19 @@ def start_report(report: ReadReport | None, path, name: str) -> ReadReport:
     return report
 
 
+def data_file(path) -> Path:
+    """``path``, or its gzipped / plain twin (``dev-de.tsv`` ↔ ``dev-de.tsv.gz``) when only that
+    exists: one task layout then serves copies compressed differently (the bundled slices are
+    all gzip). Neither there → :class:`TaskDataError` naming both."""
+    path = Path(path)
+    twin = path.with_name(path.name[:-3]) if path.name.endswith(".gz") else path.with_name(path.name + ".gz")
+    if path.exists() or not twin.exists():
+        if not path.exists():
+            raise TaskDataError(f"{path}: file not found (nor {twin.name})")
+        return path
+    return twin
+
+
 def decode_text(path: Path, encoding: str = "utf-8") -> str:
     """The whole file as text (gunzipped if ``.gz``); errors name the file and line."""
     path = Path(path)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..files import TaskDataError
-from .base import FileFormat, ReadReport, opt, parse_options, read_lines, register_format, start_report
+from .base import FileFormat, ReadReport, data_file, opt, parse_options, read_lines, register_format, start_report
 
 NAME = "parallel"
 
@@ -56,11 +56,11 @@ def target_file(path: Path, source_language: str | None, target_language: str | 
                             f"'.{target_language}'; name the target file with the reader option target=")
     m = hits[-1]
     stem = name[:m.start()] + f".{target_language}" + name[m.end():]
-    candidates = [path.with_name(stem + suffix) for suffix in ((".gz", "") if path.name.endswith(".gz") else ("", ".gz"))]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise TaskDataError(f"{path}: its target side {candidates[0]} is missing (line i of both files form pair i)")
+    target = path.with_name(stem + (".gz" if path.name.endswith(".gz") else ""))
+    try:
+        return data_file(target)
+    except TaskDataError:
+        raise TaskDataError(f"{path}: its target side {target} is missing (line i of both files form pair i)") from None
 
 
 def read(path, *, report: ReadReport | None = None, **options):
@@ -69,8 +69,9 @@ def read(path, *, report: ReadReport | None = None, **options):
 
     opts: ParallelOptions = parse_options(ParallelOptions, options, NAME)
     report = start_report(report, path, NAME)
-    path = Path(path)
-    target = path.parent / opts.target if opts.target else target_file(path, opts.source_language, opts.target_language)
+    path = data_file(path)
+    target = data_file(path.parent / opts.target) if opts.target else target_file(path, opts.source_language,
+                                                                                  opts.target_language)
     source_lines, target_lines = read_lines(path, opts.encoding), read_lines(target, opts.encoding)
     if len(source_lines) != len(target_lines):
         raise TaskDataError(f"{path} has {len(source_lines)} lines but {target} has {len(target_lines)}; line i of "
