@@ -16,7 +16,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "Transformer recipe: label smoothing, Adam β2 0.98 with inverse-sqrt warm-up, token batches. "
                     "Keeps the checkpoint with the best validation BLEU in RUN_DIR/best, then translates every eval "
                     "split with beam search and scores it with sacreBLEU (results.json holds the signatures). "
-                    "Example: posenc translate configs/wmt/quickstart_base.yaml model.position=diet_rel",
+                    "Example: posenc translate configs/wmt/tiny.yaml model.position=diet_rel",
         epilog=keys_epilog(TranslateConfig), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(p)
     p.set_defaults(func=run)

@@ -2,7 +2,7 @@
 
     from posenc.training import load_config
     from posenc.training.translate import run_translate
-    results = run_translate(load_config("configs/wmt/quickstart_base.yaml", ["model.position=diet_rel"]))
+    results = run_translate(load_config("configs/wmt/tiny.yaml", ["model.position=diet_rel"]))
 
 setup (the task's splits through ``posenc.tasks``; one SentencePiece vocabulary trained on both
 sides of the training split, shared by every run with the same task and settings; the
