@@ -284,3 +284,20 @@ def test_resume_replays_the_same_steps(tmp_path):
     killed, straight = losses("killed"), losses("straight")
     assert [s for s, _ in killed] == [s for s, _ in straight] == list(range(1, 7))
     assert [v for _, v in killed] == pytest.approx([v for _, v in straight], rel=1e-6)
+
+
+def test_every_bias_encoding_trains_on_the_fused_kernel():
+    """The issue's speed target: encodings whose position term is a content-independent bias keep
+    SDPA (the fused kernel) in the encoder-decoder; the bench reports the same column."""
+    import posenc
+    from posenc.bench.seq2seq import default_encodings
+    from posenc.encodings import POSITION_ENCODINGS
+
+    biased = [n for n in default_encodings() if POSITION_ENCODINGS.get(n).has_layer_bias]
+    assert {"diet_rel", "t5", "alibi"} <= set(biased)
+    for name in biased:
+        with torch.device("meta"):
+            model = posenc.PosencForConditionalGeneration(posenc.PosencSeq2SeqConfig(
+                vocab_size=64, hidden_size=32, encoder_layers=1, decoder_layers=1, num_attention_heads=4,
+                intermediate_size=64, position=name))
+        assert model.attention_kernel == "sdpa", name
