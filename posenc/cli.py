@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["list", "validate", "tokenizer", "pretrain", "finetune", "sweep", "report", "bench", "probe"]
+COMMANDS = ["list", "validate", "tokenizer", "pretrain", "finetune", "translate", "sweep", "report", "bench", "probe"]
 
 
 def build_parser() -> argparse.ArgumentParser:

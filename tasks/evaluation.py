@@ -75,7 +75,7 @@ class EvalSet:
                 if acc is None:
                     batch = {k: v.to(device) for k, v in batch.items()}
                 with (acc.autocast() if acc is not None else _null()):
-                    out = model(**batch, **extra)
+                    out = kind.predict_batch(self.spec, model, batch, extra)
                 kept = kind.outputs(self.spec, out, batch)
                 n = len(batch["input_ids"])
                 if acc is not None:

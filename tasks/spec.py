@@ -329,13 +329,14 @@ def _fail(origin: _Origin, path: tuple, message: str):
 def _check_keys(cls, data, origin: _Origin, path: tuple, what: str) -> dict:
     if not isinstance(data, dict):
         _fail(origin, path, f"{what} must be a mapping, got {data!r}")
-    names = [f.name for f in dataclasses.fields(cls) if f.name not in _NOT_KEYS]
+    hidden = _NOT_KEYS if cls is TaskSpec else set()  # `options` is a key of local sections, not of a spec
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in hidden]
     for k in data:
         if k not in names:
             _fail(origin, path + (k,), f"unknown key {k!r} in {what}.{did_you_mean(str(k), names)} "
                                        f"Valid keys: {', '.join(names)}")
     required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING and f.name not in _NOT_KEYS]
+                and f.default_factory is dataclasses.MISSING and f.name not in hidden]
     for k in required:
         if k not in data:
             _fail(origin, path, f"{what} is missing the required key {k!r}")

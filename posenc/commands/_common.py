@@ -44,10 +44,9 @@ def run_experiment(args, kind: str) -> int:
         print(f"posenc {kind}: {args.config} is a `kind: {cfg.kind}` config; run it with `posenc {cfg.kind}`",
               file=sys.stderr)
         return 2
-    if kind == "pretrain":
-        from ..training.pretrain import run_pretrain as run
-    else:
-        from ..training.finetune import run_finetune as run
+    import posenc.training
+
+    run = getattr(posenc.training, f"run_{kind}")
     try:
         run(cfg, run_dir=args.run_dir, resume=args.resume, overwrite=args.overwrite)
     except (ConfigError, ResumeConfigError) as e:

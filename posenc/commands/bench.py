@@ -73,6 +73,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="build and time one model at a time (less memory; ratios more exposed to load drift)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output directory (default bench-results)")
+    p.add_argument("--seq2seq", action="store_true",
+                   help="encoder-decoder mode (posenc.bench.seq2seq): training step vs HF MarianMTModel of the same size, "
+                        "and generation tokens/s with and without the cache; --shape small|base (or --seq2seq-preset)")
+    p.add_argument("--seq2seq-preset", default=None, choices=["tiny", "small", "base", "big"],
+                   help="encoder-decoder size for --seq2seq (default: --shape)")
+    p.add_argument("--new-tokens", type=int, default=64, help="--seq2seq: tokens generated per source (default 64)")
     p.set_defaults(func=run)
     return p
 
@@ -81,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the tables, write bench.md/.csv/.png; returns the exit code."""
     import torch
 
+    if args.seq2seq:
+        from ..bench.seq2seq import run as run_seq2seq
+
+        return run_seq2seq(args)
     from ..bench.cases import DEFAULT_PEERS, parse_case
     from ..bench.report import add_ratios, detail_table, overhead_table, plot, write_csv
     from ..bench.run import BenchConfig, load_average, run_bench

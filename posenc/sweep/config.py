@@ -6,6 +6,8 @@
     pretrain: pretrain/tiny.yaml            # base configs, relative to this file
     finetune: finetune/tiny.yaml
     pretrain_overrides: [train.max_steps=300]
+    # or, for translation: `translate: wmt/tiny.yaml` (kind: translate), tasks: [multi30k_en_de];
+    # each encoding then trains one encoder-decoder per task × lr × seed, nothing is pre-trained
     encodings:
       - {position: absolute, segment: input}
       - {position: {name: diet_abs, rank: 32}, segment: none, finetune_segment: diet}
@@ -99,8 +101,10 @@ class SweepConfig:
     output_dir: str = _f("runs/sweep", "where all runs and the report live (relative to the working directory)")
     pretrain: str = _f("", "base pre-train config (path relative to this file)")
     finetune: str = _f("", "base fine-tune config (path relative to this file)")
+    translate: str = _f("", "base translation config (kind: translate; path relative to this file): each encoding trains an encoder-decoder from scratch per task × lr × seed, instead of pretrain + finetune")
     pretrain_overrides: list[str] = _f([], "key=value overrides applied to every pre-train run")
     finetune_overrides: list[str] = _f([], "key=value overrides applied to every fine-tune run")
+    translate_overrides: list[str] = _f([], "key=value overrides applied to every translation run")
     task_overrides: dict = _f({}, "per-task key=value fine-tune overrides applied after finetune_overrides, e.g. {cola: [train.num_epochs=3]}")
     encodings: list[EncodingEntry] = _f([], "the comparands")
     tasks: list[str] = _f([], "fine-tuning tasks (names or task YAML paths)")
@@ -115,8 +119,11 @@ class SweepConfig:
                             metadata={"help": "(set by the loader) file:line of each key"})
 
     def validate(self):
-        if self.tasks and not self.finetune:
-            raise FieldProblem("finetune", "tasks are listed but no base fine-tune config is named")
+        if self.tasks and not (self.finetune or self.translate):
+            raise FieldProblem("finetune", "tasks are listed but no base fine-tune (or translate) config is named")
+        if self.translate and (self.finetune or self.pretrain):
+            raise FieldProblem("translate", "a translation sweep trains encoder-decoders from scratch: give `translate:` "
+                                            "without `pretrain:` / `finetune:` (run those in another sweep)")
         if not self.seeds:
             raise FieldProblem("seeds", "list at least one seed")
         for task, extra in self.task_overrides.items():
@@ -153,11 +160,16 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
         problems.append(Problem(locations.get("encodings", locations.get("", str(path))), "encodings",
                                 "list at least one encoding, e.g. - {position: absolute, segment: input}"))
     base = Path(path).parent
-    for key in ("pretrain", "finetune"):
+    for key in ("pretrain", "finetune", "translate"):
         rel = data.get(key)
         if rel and not (base / rel).exists():
             problems.append(Problem(locations.get(key, str(path)), key, f"file not found: {base / rel}"))
-    if obj is not None and not obj.pretrain and any(e.from_ is None for e in entries):
+    if obj is not None and obj.translate:
+        for i, e in enumerate(entries):
+            if e.from_ or e.finetune_segment is not None:
+                problems.append(Problem(locations.get(f"encodings.{i}", str(path)), f"encodings.{i}",
+                                        "a translation sweep trains from scratch: `from:` and `finetune_segment:` do not apply"))
+    elif obj is not None and not obj.pretrain and any(e.from_ is None for e in entries):
         problems.append(Problem(locations.get("", str(path)), "pretrain",
                                 "name the base pre-train config (e.g. pretrain/tiny.yaml) or give every encoding a `from:` model"))
     if problems:

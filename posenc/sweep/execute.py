@@ -74,11 +74,9 @@ def run_one(plan: Plan, run: PlannedRun, launcher: str = "local", accelerate_arg
         if proc.returncode != 0:
             raise RuntimeError(f"{run.name}: `{' '.join(cmd)}` exited with {proc.returncode}")
     else:
-        if run.kind == "pretrain":
-            from ..training.pretrain import run_pretrain as fn
-        else:
-            from ..training.finetune import run_finetune as fn
-        fn(run.config, run_dir=run.run_dir, resume=resume)
+        import posenc.training
+
+        getattr(posenc.training, f"run_{run.kind}")(run.config, run_dir=run.run_dir, resume=resume)
     return "resumed" if resume else "ran"
 
 
@@ -100,7 +98,7 @@ def write_report(plan: Plan) -> Path | None:
     from ..report.formats import export, parse_formats
 
     out = plan.output_dir / "report"
-    sources = [p for p in (plan.output_dir / "pretrain", plan.output_dir / "finetune") if p.exists()]
+    sources = [p for p in (plan.output_dir / k for k in ("pretrain", "finetune", "translate")) if p.exists()]
     report = build_report(sources, out_dir=out, baseline=rep_cfg.baseline)
     export(report, out, parse_formats(",".join(rep_cfg.formats)))
     return out

@@ -2,6 +2,7 @@
 
     OUTPUT_DIR/pretrain/<encoding>/                         one per encoding
     OUTPUT_DIR/finetune/<encoding>/<task>/lr<lr>-seed<s>/   encodings × tasks × lrs × seeds
+    OUTPUT_DIR/translate/<encoding>/<task>/lr<lr>-seed<s>/  a translation sweep (``translate:``) instead
     OUTPUT_DIR/report/                                      the comparison report
 
 ``<encoding>`` is the encoding label made filesystem-safe: ``diet_abs(rank=32)+diet`` →
@@ -24,7 +25,7 @@ SCRATCH = "scratch"  # `from: scratch`: no pre-trained model, the fine-tune conf
 
 @dataclass
 class PlannedRun:
-    kind: str  # "pretrain" | "finetune"
+    kind: str  # "pretrain" | "finetune" | "translate"
     name: str  # stable, relative to the sweep's output_dir
     run_dir: Path
     config: PretrainConfig | FinetuneConfig
@@ -127,6 +128,11 @@ def expand(sweep: SweepConfig) -> Plan:
     base_dir = Path(sweep.source).parent if sweep.source else Path(".")
     out = Path(sweep.output_dir)
     plan = Plan(sweep=sweep, output_dir=out)
+    if sweep.translate:
+        plan.runs = _translation_runs(sweep, config_to_dict(parse_config(base_dir / sweep.translate,
+                                                                         sweep.translate_overrides)), out)
+        check_plan(plan)
+        return plan
     needs_pretrain = any(e.from_ is None for e in sweep.encodings)
 
     def base(path, overrides):  # each planned run is checked below, with the encodings it really uses
@@ -159,7 +165,7 @@ def expand(sweep: SweepConfig) -> Plan:
         ft_segment = entry.finetune_segment if entry.finetune_segment is not None else entry.segment
         ft_label = encoding_label(entry.position, ft_segment)
         for task in sweep.tasks:
-            task_tag = slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
+            task_tag = _task_tag(task)
             task_base = ft_task_base.get(task, ft_base)
             lrs = sweep.learning_rates or [task_base["train"]["lr"]]  # empty grid: the task's own lr
             seeds = sweep.seeds
@@ -176,3 +182,24 @@ def expand(sweep: SweepConfig) -> Plan:
                                                 entry=index))
     check_plan(plan)
     return plan
+
+
+def _task_tag(task: str) -> str:
+    return slug(Path(task).stem if task.endswith((".yaml", ".yml")) else task)
+
+
+def _translation_runs(sweep: SweepConfig, base: dict, out: Path) -> list[PlannedRun]:
+    """One encoder-decoder per encoding × task × lr × seed, trained from scratch."""
+    from ..training.translate import encoding_name
+
+    runs = []
+    for index, entry in enumerate(sweep.encodings):
+        label = encoding_name(entry.position, base["model"]["cross_attention_position"])
+        for task in sweep.tasks:
+            for lr in sweep.learning_rates or [base["train"]["lr"]]:
+                for seed in sweep.seeds:
+                    name = f"translate/{slug(label)}/{_task_tag(task)}/lr{_lr_tag(lr)}-seed{seed}"
+                    cfg = config_from_dict(_with(base, task=task, seed=seed, train__lr=lr, name=name.replace("/", "_"),
+                                                 output_dir=str(out / "translate"), model__position=entry.position))
+                    runs.append(PlannedRun("translate", name, out / name, cfg, label, entry=index))
+    return runs

@@ -1,6 +1,7 @@
 """Submit a sweep to SLURM through submitit (``pip install posenc[slurm]``).
 
-One job per encoding runs its pre-training and then its fine-tunes (the fine-tunes need the
+One job per encoding runs its pre-training and then its fine-tunes (a translation sweep: its
+encoder-decoders) (the fine-tunes need the
 pre-trained model, and a chain keeps the queue short); a final job writes the report once every
 encoding job has ended. Each job calls the same resumable code as a local sweep, so re-submitting
 after a failure or a pre-emption continues where it stopped.
@@ -17,9 +18,8 @@ def _run_chain(sweep_source: str, overrides: tuple[str, ...], encoding_index: in
     from .execute import probe_if_needed, run_one
 
     plan = expand(load_sweep(sweep_source, list(overrides)))
-    pre = plan.pretrain_runs[encoding_index]
     done = []
-    for run in [pre] + [r for r in plan.finetune_runs if r.depends_on == pre.name]:
+    for run in chains(plan)[encoding_index]:
         run_one(plan, run)
         probe_if_needed(plan, run)
         done.append(run.name)
@@ -31,6 +31,15 @@ def _report(sweep_source: str, overrides: tuple[str, ...]) -> str:
     from .execute import write_report
 
     return str(write_report(expand(load_sweep(sweep_source, list(overrides)))))
+
+
+def chains(plan: Plan) -> list[list[PlannedRun]]:
+    """The job bodies: each pre-training followed by its fine-tunes; in a translation sweep, the
+    runs of each encoding."""
+    if not plan.pretrain_runs:
+        entries = sorted({r.entry for r in plan.runs})
+        return [[r for r in plan.runs if r.entry == e] for e in entries]
+    return [[pre] + [r for r in plan.finetune_runs if r.depends_on == pre.name] for pre in plan.pretrain_runs]
 
 
 def make_executor(plan: Plan, cluster: str | None = None):
@@ -56,8 +65,7 @@ def submit_sweep(plan: Plan, overrides: tuple[str, ...] = (), cluster: str | Non
     ensure_shared_tokenizer(plan)  # once, here, so parallel jobs share one vocabulary
     ex = make_executor(plan, cluster)
     jobs = []
-    for i, pre in enumerate(plan.pretrain_runs):
-        chain: list[PlannedRun] = [pre] + [r for r in plan.finetune_runs if r.depends_on == pre.name]
+    for i, chain in enumerate(chains(plan)):
         if all(r.state() == "done" for r in chain):
             continue
         jobs.append(ex.submit(_run_chain, plan.sweep.source, tuple(overrides), i))

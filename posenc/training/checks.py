@@ -45,6 +45,10 @@ def config_problems(cfg, locations: dict[str, str] | None = None, inputs: bool =
 
     problems: list[Problem] = []
     at = locator(locations, problems)
+    own = getattr(cfg, "config_problems", None)
+    if own is not None:  # an experiment kind with its own model section (translate)
+        own(at, inputs)
+        return problems
     model_ok = _encodings(cfg.model, at)
     _model_config_keys(cfg.model, at)
     from_dir = None

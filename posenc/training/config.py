@@ -257,8 +257,10 @@ class FinetuneConfig:
             raise FieldProblem("data.dir", "source: local needs data.dir")
 
 
-ExperimentConfig = Union[PretrainConfig, FinetuneConfig]
-KINDS = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}
+from .translate_config import TranslateConfig  # noqa: E402  (built from the sections above)
+
+ExperimentConfig = Union[PretrainConfig, FinetuneConfig, TranslateConfig]
+KINDS = {"pretrain": PretrainConfig, "finetune": FinetuneConfig, "translate": TranslateConfig}
 
 
 def config_from_dict(data: dict, locations: dict[str, str] | None = None) -> ExperimentConfig:

@@ -111,9 +111,10 @@ def micro_batches(acc: Accelerator, loader, sampler: EpochSampler, collator, sta
 
 # ---------------------------------------------------------------- one step
 def optimizer_step(acc: Accelerator, model, optimizer, scheduler, batches: Iterator[dict], accum: int,
-                   max_grad_norm: float | None, step: int) -> tuple[float, int]:
+                   max_grad_norm: float | None, step: int, loss_fn=None) -> tuple[float, int]:
     """Forward/backward ``accum`` micro-batches, clip, step. Returns (mean loss across processes,
-    tokens seen by all processes). Raises NonFiniteLossError *before* the optimizer step."""
+    tokens seen by all processes). Raises NonFiniteLossError *before* the optimizer step.
+    ``loss_fn(outputs, batch)``: the training loss (default: the model's ``outputs.loss``)."""
     total, tokens = torch.zeros((), device=acc.device), 0
     for i in range(accum):
         batch = next(batches)
@@ -122,7 +123,7 @@ def optimizer_step(acc: Accelerator, model, optimizer, scheduler, batches: Itera
         with ctx:
             with acc.autocast():
                 out = model(**batch)
-            loss = out.loss
+            loss = out.loss if loss_fn is None else loss_fn(out, batch)
             acc.backward(loss / accum)
         total += loss.detach().float() / accum
         tokens += int(batch["attention_mask"].sum())

@@ -53,6 +53,7 @@ class LoopParts:
     total_steps: int
     run_dir: Path
     desc: str
+    loss_fn: Callable | None = None    # (outputs, batch) → loss; None: outputs.loss
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -113,7 +114,7 @@ def run_loop(p: LoopParts, train: TrainSection, state: LoopState, log: MetricsLo
             t0 = time.perf_counter()
             try:
                 loss, tokens = optimizer_step(acc, p.model, p.optimizer, p.scheduler, batches, p.accum,
-                                              train.max_grad_norm, state.step)
+                                              train.max_grad_norm, state.step, p.loss_fn)
             except NonFiniteLossError as e:
                 bar.close()
                 raise _nan_stop(e, p.run_dir, state) from None

@@ -1,4 +1,5 @@
-"""AdamW with linear warm-up and linear decay (BERT's schedule).
+"""AdamW with linear warm-up, then linear decay (BERT's schedule) or ``train.schedule:
+inverse_sqrt``, lr·sqrt(warmup/step) (the Transformer's, Vaswani et al. 2017, §5.3).
 
 Weight decay skips biases and LayerNorm weights, as in BERT. LAMB is not offered: no
 maintained package provides it (torch-optimizer is unmaintained since 2021) and writing our own
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 
 import torch
-from transformers import get_linear_schedule_with_warmup
+from transformers import get_inverse_sqrt_schedule, get_linear_schedule_with_warmup
 
 from .config import TrainSection
 
@@ -35,5 +36,7 @@ def build_optimizer(model: torch.nn.Module, train: TrainSection, total_steps: in
     """(optimizer, scheduler) for ``total_steps`` optimizer steps."""
     opt = torch.optim.AdamW(param_groups(model, train.weight_decay), lr=train.lr,
                             betas=(train.adam_beta1, train.adam_beta2), eps=train.adam_eps)
-    sched = get_linear_schedule_with_warmup(opt, warmup_steps(train, total_steps), total_steps)
-    return opt, sched
+    warmup = warmup_steps(train, total_steps)
+    if getattr(train, "schedule", "linear") == "inverse_sqrt":
+        return opt, get_inverse_sqrt_schedule(opt, num_warmup_steps=warmup, timescale=max(warmup, 1))
+    return opt, get_linear_schedule_with_warmup(opt, warmup, total_steps)

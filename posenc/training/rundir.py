@@ -125,7 +125,8 @@ class RunLock:
 
 
 # everything a run writes into its directory (removed by --overwrite and by a clean restart)
-RUN_FILES = (RESULTS, METRICS, "meta.json", "config.yaml", CHECKPOINTS, BEST, "tokenizer", "tensorboard")
+RUN_FILES = (RESULTS, METRICS, "meta.json", "config.yaml", CHECKPOINTS, BEST, "tokenizer", "tensorboard",
+             "translations", "averaged")
 
 
 def _remove_run_files(run_dir: Path) -> list[str]:

@@ -5,6 +5,6 @@ Adding a kind: write ``tasks/kinds/<kind>.py`` with a :class:`TaskKind` subclass
 """
 
 from .base import TASK_KINDS, TaskKind, get_kind, register_kind
-from . import classification, regression, tagging, span_qa, retrieval, length  # noqa: F401,E402  (registration)
+from . import classification, regression, tagging, span_qa, retrieval, length, translation  # noqa: F401,E402  (registration)
 
 __all__ = ["TASK_KINDS", "TaskKind", "get_kind", "register_kind"]

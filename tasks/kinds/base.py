@@ -116,6 +116,10 @@ class TaskKind:
         """Extra keyword arguments of the model call at evaluation (e.g. output_hidden_states)."""
         return {}
 
+    def predict_batch(self, spec, model, batch, extra: dict):
+        """One evaluation batch through the model: a forward pass (translation also generates)."""
+        return model(**batch, **extra)
+
     def outputs(self, spec, out, batch) -> dict[str, Any]:
         """The per-row tensors ``[batch, ...]`` kept from one evaluation batch (gathered across
         processes; a second dimension may differ between batches)."""

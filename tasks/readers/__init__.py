@@ -14,6 +14,7 @@ format         files                                        columns
 ``tatoeba``    LASER ``tatoeba.XXX-eng.{XXX,eng}``           source, target, idx
 ``bucc``       BUCC 2018 ``xx-en.<split>.{xx,en,gold}``      DatasetDict: source, target, gold
 ``pair_tsv``   XNLI / PAWS-X ``dev-xx.tsv``                  text_a, text_b, label, idx
+``parallel``   MT text, a file per side (``train.en.gz``)     source, target, idx
 =============  ==========================================  =========================================
 
 Every reader reads ``.gz`` transparently (:func:`data_file` finds ``x.tsv`` given ``x.tsv.gz`` and the
@@ -23,7 +24,7 @@ the file and line of malformed input. :mod:`.hub` maps the same data on the Hugg
 language codes of each source.
 """
 
-from . import bucc, conll, conllu, pair_tsv, squad_json, tatoeba  # noqa: F401  (registration)
+from . import bucc, conll, conllu, pair_tsv, parallel, squad_json, tatoeba  # noqa: F401  (registration)
 from .base import FORMATS, FileFormat, ReadReport, data_file, register_format
 from .languages import XTREME_LANGUAGES, Language, language
 

@@ -17,6 +17,7 @@ function            hub config                       columns (as the reader)
 ``bucc``            ``bucc18.<lang>``                DatasetDict source/target/gold (``bucc``)
 ``mnli``            ``nyu-mll/glue`` ``mnli``        text_a, text_b, label, idx
 ``squad``           ``rajpurkar/squad``              squad schema
+``wmt18`` (14..19)  ``wmt/wmtNN`` ``<xx>-en``       source, target, idx (``parallel``)
 ==================  ==============================  ======================================
 
 ``repo`` may be a hub id or a local copy of the repository (e.g. from ``huggingface-cli
@@ -32,6 +33,7 @@ import os
 from ..files import TaskDataError
 from .languages import language
 from .squad_json import squad_features
+from .parallel import wmt14, wmt16, wmt18, wmt19  # noqa: F401  (translation adapters, defined with their reader)
 
 XTREME = "google/xtreme"
 GLUE = "nyu-mll/glue"

@@ -8,6 +8,6 @@ opens the report with what differs beyond seed noise, where, and at what measure
 
 from .base import SECTIONS, Block, Part, ReportSection, register_section
 from . import (summary, inputs, glue, task_results, crosslingual, comparison, speed, lr_grid,  # noqa: F401,E402
-               pretrain, length, probes, positions, incomplete)
+               pretrain, length, probes, positions, incomplete, translation)
 
 __all__ = ["SECTIONS", "Block", "Part", "ReportSection", "register_section"]
