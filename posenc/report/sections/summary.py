@@ -94,10 +94,14 @@ def flag_line(flags: pd.DataFrame) -> str:
         who = ", ".join(encs) if len(encs) <= 2 else f"{len(encs)} encodings"
         scoped = g[g["scope"] != ""]
         where = f", in {len(scoped)} language cell(s)" if len(scoped) else ""
+        name = next((str(n) for n in g["baseline_name"].dropna()), "trivial baseline") if "baseline_name" in g else \
+            "trivial baseline"
         if len(g) == 1:
             r = g.iloc[0]
-            where += (f": {num(r['median'], bool(r['percent']))} vs trivial {num(r['trivial'], bool(r['percent']))}, "
+            where += (f": {num(r['median'], bool(r['percent']))} vs {name} {num(r['trivial'], bool(r['percent']))}, "
                       f"{int(r['seeds_not_above'])} of {int(r['n'])} seeds")
+        else:
+            where += f"; baseline: {name}"
         items.append(f"{task} ({who}{where})")
     return (f"At or below the trivial baseline ({TRIVIAL}): {_listing(items)}. These numbers say the model did not learn "
             "the task; they cannot rank encodings.")
