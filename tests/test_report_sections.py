@@ -15,7 +15,7 @@ import pytest
 
 from posenc.report import SECTIONS, Block, Part, ReportSection, build_report, export, register_section
 from posenc.report.sections.base import HEADLINE_COLUMNS
-from _report_runs import base_result, demo_sweep, write_bench, write_results, zero_shot_result
+from _report_runs import base_result, demo_sweep, pretrain_result, write_bench, write_results, zero_shot_result
 
 A, B = "absolute+input", "diet_rel+diet"
 # xnli accuracy per seed (3 seeds) and language; the trivial baseline per language
@@ -143,6 +143,17 @@ def test_every_report_opens_with_the_summary_and_its_figure(tmp_path):
     assert {"differences", "languages", "cost_quality", "pretraining_curves", "task_bars"} <= set(names)
     md = (out / "report.md").read_text()
     assert md.index("## Summary") < md.index("## Inputs and protocol") < md.index("## xnli: zero-shot per language")
+
+
+def test_summary_speaks_of_the_compared_encodings_only(xtreme_runs, tmp_path):
+    # a sweep pre-trains `absolute+none` and fine-tunes it as `absolute+input`: the pre-training label
+    # has no number of its own in the summary, so it gets no "better nowhere ... 0 of 0" line either
+    pretrain_result(xtreme_runs, "absolute+none", 1, [(0, 9.0), (100, 5.0)], entropy=6.4)
+    rep = build_report([xtreme_runs], out_dir=tmp_path / "out", make_plots=False)
+    text = rep.blocks[0].text
+    assert text[0].startswith(f"Baseline {A}; 2 encodings, 2 task(s)")
+    assert not [line for line in text if line.startswith("absolute+none")]
+    assert [line for line in text if line.startswith(f"{B}: better on")]
 
 
 def test_costs_come_from_a_bench_csv_when_given(xtreme_runs, tmp_path, capsys):

@@ -431,3 +431,24 @@ def test_xtreme_sweeps_plan(name):
     assert {"xnli", "xquad"} <= tasks and tasks & {"panx", "udpos"}
     for run in plan.finetune_runs:
         get_task(run.config.task)  # a task name or a task file that loads
+
+
+def test_quickstart_meets_the_issue_s_recipe():
+    """configs/xtreme/quickstart.yaml runs offline (bundled data) and compares ≥ 3 encodings —
+    absolute, DIET-ABS and DIET-REL or T5 — on a sentence pair task, a tagging task and a QA task,
+    each evaluated zero-shot in ≥ 4 languages, with ≥ 2 seeds so the report can tell seed noise."""
+    from posenc.sweep.config import load_sweep
+    from posenc.sweep.plan import expand
+
+    sweep = load_sweep(REPO / "configs" / "xtreme" / "quickstart.yaml")
+    plan = expand(sweep)
+    positions = {(e.position if isinstance(e.position, str) else e.position["name"]) for e in sweep.encodings}
+    assert {"absolute", "diet_abs"} <= positions and positions & {"diet_rel", "t5"}
+    assert len(sweep.seeds) >= 2
+    kinds = set()
+    for run in plan.finetune_runs:
+        spec = get_task(run.config.task)
+        assert run.config.data.source == "bundled" and len(run.config.data.languages) >= 4, run.name
+        assert set(run.config.data.languages) <= set(spec.languages)
+        kinds.add((spec.kind, len(spec.text_fields) if spec.kind == "classification" else 0))
+    assert {("classification", 2), ("tagging", 0), ("span_qa", 0)} <= kinds
