@@ -253,6 +253,29 @@ def test_tiny_model_learns_multi30k_and_round_trips_through_the_run_dir(tmp_path
     assert any("nrefs:1|case:mixed" in line for line in block.text)
 
 
+def test_a_local_data_dir_with_empty_lines_is_read_and_the_skips_reported(tmp_path, capsys):
+    """``data.source: local``: a Multi30k-layout folder whose training files have a pair with an
+    empty side trains; the skipped pair is printed and recorded in results.json ``data_warnings``."""
+    bundled = REPO / "posenc" / "resources" / "wmt" / "multi30k"
+    local = tmp_path / "data" / "multi30k"
+    local.mkdir(parents=True)
+    for split, n in (("train", 400), ("val", 8), ("test_2016_flickr", 8)):
+        for lang in ("en", "de"):
+            with gzip.open(bundled / f"{split}.{lang}.gz", "rt", encoding="utf-8") as f:
+                lines = [next(f).rstrip("\n") for _ in range(n)]
+            if split == "train" and lang == "de":
+                lines[6] = ""
+            write(local / f"{split}.{lang}.gz", lines, gz=True)
+    res = _run(tmp_path, "local", [f"data.dir={tmp_path / 'data'}", "data.source=local", "data.max_train_examples=null",
+                                   "tokenizer.vocab_size=300", "train.max_steps=2", "train.eval_every=2",
+                                   "generate.num_beams=1"])
+    train_de = local / "train.de.gz"
+    note = f"skipped 1 of 400 pairs with an empty side (first at {train_de}:7)"
+    assert any(note in m for m in res["data_warnings"]), res["data_warnings"]
+    assert note in capsys.readouterr().out
+    assert res["scores"]["splits"]["test"]["eval_examples"] == 8
+
+
 def test_resume_replays_the_same_steps(tmp_path):
     """Token batches in a fresh order per epoch, dropout: a run stopped after its step-3 checkpoint
     and resumed logs the losses of an uninterrupted run."""
