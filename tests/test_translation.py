@@ -205,6 +205,31 @@ def test_config_errors_name_the_key():
         load_config(TINY, ["model.position=diet_rell"])
 
 
+def test_wmt_sweeps_plan_the_quickstart_and_the_papers_protocol():
+    """configs/wmt: the quickstart trains ≥ 3 tiny encoder-decoders on bundled Multi30k en→de
+    (an input encoding, DIET-REL, a relative-bias one); the paper sweep is transformer-base, 250k
+    steps, beam 10 with α 0.6, selected on newstest2017 and tested on newstest2018 (Chen et al.
+    2021, §4.3)."""
+    from posenc.sweep import expand, load_sweep
+
+    quick = expand(load_sweep(REPO / "configs" / "wmt" / "quickstart.yaml")).runs
+    names = {r.encoding for r in quick}
+    assert len(names) >= 3 and "diet_rel" in names and names & {"absolute", "sinusoidal"} and names & {"t5", "shaw"}
+    for r in quick:
+        assert (r.kind, r.config.task, r.config.data.source, r.config.model.preset) == (
+            "translate", "multi30k_en_de", "bundled", "tiny")
+    paper = expand(load_sweep(REPO / "configs" / "wmt" / "paper.yaml")).runs
+    assert {"sinusoidal", "shaw", "diet_rel"} <= {r.encoding for r in paper}
+    for r in paper:
+        c = r.config
+        assert (c.model.preset, c.train.max_steps, c.generate.num_beams, c.generate.length_penalty) == ("base", 250000, 10, 0.6)
+        spec = get_task(c.task)
+        assert spec.hub.adapter == "wmt18" and spec.eval_splits == ["validation", "test"]  # wmt/wmt18: newstest2017, 2018
+        if spec.local is not None:
+            local = spec.local.splits
+            assert local["validation"].file.startswith("newstest2017") and local["test"].file.startswith("newstest2018")
+
+
 # ---------------------------------------------------------------- the recipe
 SMALL = ["model.hidden_size=64", "model.intermediate_size=128", "model.encoder_layers=1", "model.decoder_layers=1",
          "model.num_attention_heads=2", "tokenizer.vocab_size=1000", "data.max_train_examples=3000",
