@@ -187,6 +187,58 @@ def test_token_batches_cover_every_pair_once_within_the_budget():
         TokenBatchSampler(lengths, max_tokens=30, seed=0)
 
 
+# ---------------------------------------------------------------- the training recipe's math
+def test_label_smoothed_loss_is_the_smoothed_cross_entropy_over_real_tokens():
+    """(1 − ε)·(−log p_y) + ε·mean_v(−log p_v), averaged over the tokens whose label is not −100."""
+    from types import SimpleNamespace
+
+    from posenc.training.translate import label_smoothed_loss
+
+    logits = torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([[1, 4, -100], [0, 6, 2]])
+    logp = logits.log_softmax(-1)
+    real = [(b, t) for b in range(2) for t in range(3) if labels[b, t] != -100]
+    expected = sum(0.9 * -logp[b, t, labels[b, t]] + 0.1 * -logp[b, t].mean() for b, t in real) / len(real)
+    got = label_smoothed_loss(0.1)(SimpleNamespace(logits=logits), {"labels": labels})
+    assert got.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_inverse_sqrt_schedule_is_the_transformers_recipe():
+    """lr·min(step/warmup, √(warmup/step)) (Vaswani et al. 2017, §5.3), Adam β = (0.9, 0.98)."""
+    cfg = load_config(TINY, ["train.lr=2e-3", "train.warmup_steps=200"])
+    from posenc.training.optim import build_optimizer
+
+    opt, sched = build_optimizer(torch.nn.Linear(2, 2), cfg.train, total_steps=1000)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.98)
+    seen = {}
+    for step in range(1, 801):
+        opt.step()
+        sched.step()
+        seen[step] = opt.param_groups[0]["lr"]
+    for step in (1, 50, 199, 200, 201, 450, 800):
+        assert seen[step] == pytest.approx(2e-3 * min(step / 200, math.sqrt(200 / step)), rel=1e-9), step
+
+
+def test_checkpoint_averaging_is_the_mean_of_the_final_and_last_checkpoints(tmp_path):
+    from accelerate import Accelerator
+    from safetensors.torch import save_file
+
+    from posenc.training.translate import average_checkpoints
+
+    model = torch.nn.Linear(3, 2)
+    weights = [torch.full((2, 3), float(v)) for v in (1, 2, 3)]  # step_000010, _20, _30
+    for step, w in zip((10, 20, 30), weights):
+        d = tmp_path / "checkpoints" / f"step_{step:06d}"
+        d.mkdir(parents=True)
+        save_file({"weight": w, "bias": torch.zeros(2)}, str(d / "model.safetensors"))
+    with torch.no_grad():
+        model.weight.fill_(7.0)
+        model.bias.fill_(3.0)
+    members = average_checkpoints(Accelerator(cpu=True), model, tmp_path, 3)
+    assert members == ["step_000020", "step_000030", "final"]
+    assert torch.equal(model.weight, torch.full((2, 3), (2 + 3 + 7) / 3)) and torch.equal(model.bias, torch.ones(2))
+
+
 # ---------------------------------------------------------------- config-time checks
 def test_generation_beyond_a_bounded_decoder_table_fails_at_config_time():
     with pytest.raises(ConfigError) as e:
