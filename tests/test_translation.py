@@ -328,6 +328,11 @@ def test_tiny_model_learns_multi30k_and_round_trips_through_the_run_dir(tmp_path
     block = next(b for p in rep.parts.values() for b in p.blocks if b.key == "translation")
     assert block.table.loc[0, "Model"] == "sinusoidal" and block.table.loc[0, "multi30k_en_de"] == f"{test['bleu']:.2f}"
     assert any("nrefs:1|case:mixed" in line for line in block.text)
+    # above the copy baseline: no ≤triv mark in the summary; the run's step time feeds the cost columns
+    from posenc.report.speed import report_costs
+
+    assert not rep.gathered("headlines")["trivial"].astype(bool).any()
+    assert report_costs(rep).set_index("encoding").loc["sinusoidal", "ratio"] == 1.0
 
 
 def test_a_local_data_dir_with_empty_lines_is_read_and_the_skips_reported(tmp_path, capsys):
