@@ -24,8 +24,12 @@ $(VENV)/.posenc-installed: pyproject.toml setup.py
 	$(QUIET_EDITABLE) $(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+# Test files run on TEST_WORKERS processes (pytest-xdist), each file on one worker so its
+# module fixtures (tiny trained runs) are built once; the tests themselves run single-threaded.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(OFFLINE) $(PY) -m pytest -q -p no:cacheprovider tests
+	$(OFFLINE) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15 tests
 
 quickstart: setup
 	$(OFFLINE) $(VENV)/bin/posenc sweep configs/quickstart.yaml

@@ -137,7 +137,8 @@ class Fire(PositionEncoding):
         biases = []
         for t in range(len(c)):
             x = fire_input(q, k, c[t], threshold[t], ctx.causal, self.options.normalizer, length)
-            biases.append(self.mlp(x, t).permute(0, 3, 1, 2))  # [b|1, h, Lq, Lk]
+            # [b|1, h, Lq, Lk], dense along the keys: SDPA copies a mask with a last stride != 1 in every layer
+            biases.append(self.mlp(x, t).permute(0, 3, 1, 2).contiguous())
         ctx.state[self] = biases
 
     def layer_bias(self, layer, ctx):

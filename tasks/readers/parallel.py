@@ -70,9 +70,10 @@ def read(path, *, report: ReadReport | None = None, **options):
     opts: ParallelOptions = parse_options(ParallelOptions, options, NAME)
     report = start_report(report, path, NAME)
     path = data_file(path)
+    source_lines = read_lines(path, opts.encoding)  # the source file's own faults first (empty, undecodable)
     target = data_file(path.parent / opts.target) if opts.target else target_file(path, opts.source_language,
                                                                                   opts.target_language)
-    source_lines, target_lines = read_lines(path, opts.encoding), read_lines(target, opts.encoding)
+    target_lines = read_lines(target, opts.encoding)
     if len(source_lines) != len(target_lines):
         raise TaskDataError(f"{path} has {len(source_lines)} lines but {target} has {len(target_lines)}; line i of "
                             "one must translate line i of the other (a missing or extra line shifts every pair after it)")
