@@ -209,6 +209,7 @@ def run(args) -> int:
     preset = args.seq2seq_preset or (args.shape if args.shape in ("tiny", "small", "base", "big") else "small")
     lengths = args.lengths or [32]
     cfg = Seq2SeqBenchConfig(encodings=encodings, preset=preset, batch_size=(args.batch_sizes or [16])[0],
+                             vocab_size=args.vocab_size or Seq2SeqBenchConfig.vocab_size,
                              source_length=lengths[0], target_length=lengths[0], new_tokens=args.new_tokens,
                              rounds=args.rounds, warmup=args.warmup, generation="infer" in args.modes,
                              clock=args.clock, profile=args.profile,
@@ -220,7 +221,8 @@ def run(args) -> int:
     train_rows = bench_training(cfg, profiles=profiles) if "train" in args.modes else []
     gen_rows = bench_generation(cfg, profiles=profiles) if cfg.generation else []
     load_after = os.getloadavg()
-    header = (f"posenc bench --seq2seq — preset {preset}, batch {cfg.batch_size}, length {cfg.source_length}; CPU, "
+    header = (f"posenc bench --seq2seq — preset {preset}, vocabulary {cfg.vocab_size}, batch {cfg.batch_size}, "
+              f"length {cfg.source_length}; CPU, "
               f"{torch.get_num_threads()} threads, {cfg.clock} clock, median of {cfg.rounds} interleaved rounds; load average "
               f"{load_before[0]:.1f} → {load_after[0]:.1f}")
     text = markdown(cfg, train_rows, gen_rows, header)
