@@ -16,7 +16,8 @@ import numpy as np
 SLOTS = {"absolute+input": ({"name": "absolute", "max_length": None}, {"name": "input"}),
          "diet_rel+diet": ({"name": "diet_rel"}, {"name": "diet"}),
          "diet_abs(rank=128,sharing=layer)+diet": ({"name": "diet_abs", "rank": 128, "sharing": "layer"}, {"name": "diet"}),
-         "t5+input": ({"name": "t5"}, {"name": "input"})}
+         "t5+input": ({"name": "t5"}, {"name": "input"}),
+         "absolute+none": ({"name": "absolute", "max_length": None}, {"name": "none"})}  # a sweep's pre-training label
 
 
 def write_results(root: Path, name: str, res: dict) -> Path:

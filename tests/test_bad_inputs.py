@@ -80,7 +80,7 @@ def interrupted(base):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=600)  # it saves a checkpoint first; generous for loaded machines
     return run_dir, proc.returncode, out + err
 
 

@@ -45,7 +45,10 @@ def test_generators_follow_their_definitions(name):
             assert x[at + 4:at + 8] == y and x[-10:] == "what is the pass key ? the pass key is".split()
             continue
         assert len(x) == length
-        if name == "even_pairs":
+        if name == "word_order":  # a span of the text as written, or its words in another order
+            span_or_shuffle = gen.answer(x)
+            assert y == span_or_shuffle and (y == ["no"]) == (x not in _spans(gen.words, length))
+        elif name == "even_pairs":
             assert y == [str(int(x[0] != x[-1]))]  # an odd number of 01/10 pairs ⇔ first ≠ last
         elif name == "missing_duplicate":
             half = length // 2
@@ -63,11 +66,51 @@ def test_hand_examples():
         "duplicate_string": ("0 1 1", "0 1 1 0 1 1"),
         "bucket_sort": ("1 0 2 0 4", "0 0 1 2 4"),
         "passkey": ("a b the pass key is 7 3 9 1 . remember it . c what is the pass key ? the pass key is", "7 3 9 1"),
+        "word_order": ("He had a guest @-@ starring role", "yes"),  # WikiText-2 test, "Robert Boulter"
     }
     assert set(cases) == set(GENERATORS.names())
     for name, (x, y) in cases.items():
         assert _make(name).answer(x.split()) == y.split(), name
     assert _make("missing_duplicate").answer("1 0 1 ? 0 1 #".split()) == ["1"]  # odd length: s = 101, then #
+    assert _make("word_order").answer("He had a guest starring @-@ role".split()) == ["no"]
+
+
+def _spans(words, n):
+    return [words[i:i + n] for i in range(len(words) - n + 1)]
+
+
+def test_word_order_is_balanced_and_shuffles_real_spans():
+    gen, rng = _make("word_order"), np.random.default_rng(1)
+    samples = [gen.sample(rng, 6) for _ in range(400)]
+    assert 0.4 < np.mean([y == ["yes"] for _, y in samples]) < 0.6
+    bags = {tuple(sorted(s)) for s in _spans(gen.words, 6)}
+    assert all(tuple(sorted(x)) in bags for x, y in samples if y == ["no"])  # the words of one real span
+
+
+def test_word_order_is_chance_for_nope_by_construction(tmp_path):
+    """An original and a reordered input hold the same tokens, so a model without positions gives the
+    answer position the same state for both (it can only guess); one with positions tells them apart."""
+    import datasets
+    import torch
+
+    from posenc.testing import tiny_model
+    from posenc.training.tokenizer import build_tokenizer
+
+    spec = _tiny_task(tmp_path, generator="word_order", train_lengths="[6, 12]", special_tokens="true")
+    dsd = load_task(spec, splits=["validation"])
+    tok = build_tokenizer("wordpiece", spec.task_kind.texts(spec, dsd["validation"]), 2000, True)
+    reordered = dsd["validation"].map(lambda ex: {"input": ex["input"][::-1]})
+    rows = [tokenize_task(spec, datasets.DatasetDict(validation=d), tok, max_length=128)["validation"]
+            for d in (dsd["validation"], reordered)]
+    for position, same in (("none", True), ("absolute", False)):
+        model = tiny_model(position, vocab_size=len(tok), max_position_embeddings=128)
+        states = []
+        for feats in rows:
+            answer = [row["labels"].index(next(v for v in row["labels"] if v != -100)) for row in feats]
+            with torch.no_grad():
+                h = [model(torch.tensor([row["input_ids"]])).last_hidden_state[0, at] for row, at in zip(feats, answer)]
+            states.append(torch.stack(h))
+        assert torch.allclose(states[0], states[1], atol=1e-5) == same, position
 
 
 def test_data_are_a_function_of_the_seed_and_lengths_as_declared(tmp_path):

@@ -278,13 +278,17 @@ def test_cli_end_to_end(report_runs, tmp_path, capsys):
 
 def test_majority_class_baseline_is_reported_and_every_seed_must_beat_it(tmp_path):
     for seed, v in ((1, 0.70), (2, 0.74)):
-        write_run(tmp_path, f"s{seed}", "absolute+input", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509})
+        write_run(tmp_path, f"s{seed}", "absolute+input", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509},
+                  baseline_name="majority class")
     for seed, v in ((1, 0.49), (2, 0.80)):
-        write_run(tmp_path, f"d{seed}", "diet_rel+diet", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509})
+        write_run(tmp_path, f"d{seed}", "diet_rel+diet", "sst2", seed, 1e-4, v, majority_baseline={"accuracy": 0.509},
+                  baseline_name="majority class")
     table = aggregate.aggregate_finetune(load_runs([tmp_path]).runs).set_index("encoding")
     assert table.loc["absolute+input", "majority"] == pytest.approx(0.509)
     assert bool(table.loc["absolute+input", "beats_majority"]) is True
     assert bool(table.loc["diet_rel+diet", "beats_majority"]) is False  # the median beats it, seed 1 does not
     export(build_report([tmp_path], tmp_path / "out", make_plots=False), tmp_path / "out", ["markdown"])
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "50.9 (all seeds beat it)" in md and "50.9 (NOT beaten by every seed)" in md
+    # the baseline is named as the task kind names it (results.json `baseline_name`), in the table and the flag
+    assert "50.9 majority class (all seeds beat it)" in md and "50.9 majority class (NOT beaten by every seed)" in md
+    assert "sst2 (diet_rel+diet: 64.5 vs majority class 50.9, 1 of 2 seeds)" in md

@@ -15,7 +15,7 @@ import pytest
 
 from posenc.report import SECTIONS, Block, Part, ReportSection, build_report, export, register_section
 from posenc.report.sections.base import HEADLINE_COLUMNS
-from _report_runs import base_result, demo_sweep, write_bench, write_results, zero_shot_result
+from _report_runs import base_result, demo_sweep, pretrain_result, write_bench, write_results, zero_shot_result
 
 A, B = "absolute+input", "diet_rel+diet"
 # xnli accuracy per seed (3 seeds) and language; the trivial baseline per language
@@ -37,7 +37,7 @@ def xtreme_runs(tmp_path):
                 enc, "xnli", seed, langs, {lang: {"accuracy": t} for lang, t in XNLI_TRIVIAL.items()}, ["accuracy"],
                 missing={"fr": "file not found: xtreme/xnli/dev-fr.tsv"}, task_languages=["en", "de", "fr", "zh", "ar"],
                 protocol="offline substitute", protocol_note="trains on part of the XNLI English dev set",
-                step_time_s=0.1 if enc == A else 0.15))
+                step_time_s=0.1 if enc == A else 0.15, baseline_name="majority class"))
             qa = {lang: {"mlqa_f1": v[i][0], "mlqa_exact_match": v[i][1]} for lang, v in MLQA[enc].items()}
             write_results(root, f"mlqa/{enc}-s{seed}", zero_shot_result(
                 enc, "mlqa", seed, qa, {lang: {"mlqa_f1": 0.05, "mlqa_exact_match": 0.01} for lang in qa},
@@ -87,6 +87,8 @@ def test_zero_shot_tables_means_gaps_and_averages_are_hand_computed(xtreme_runs,
     assert "| +25.5 |" in xnli_table and "offline substitute" in xnli_table
     assert "Missing languages (requested, not evaluated): fr: file not found" in xnli_table
     assert "Not requested: ar" in xnli_table
+    assert "≤triv: at or below the trivial baseline, majority class (en 34.0, de 33.0, zh 35.0)." in xnli_table
+    assert "xnli (diet_rel+diet, in 1 language cell(s): 30.0 vs majority class 35.0, 3 of 3 seeds)" in md
     mlqa_table = md[md.index("## mlqa: zero-shot per language"):]
     assert "| absolute+input | 52.0 / 32.0 | 41.0 / 21.0 | 47.0 / 27.0 |" in mlqa_table  # F1 / EM medians
     t3 = (out / "table3.md").read_text()
@@ -141,6 +143,17 @@ def test_every_report_opens_with_the_summary_and_its_figure(tmp_path):
     assert {"differences", "languages", "cost_quality", "pretraining_curves", "task_bars"} <= set(names)
     md = (out / "report.md").read_text()
     assert md.index("## Summary") < md.index("## Inputs and protocol") < md.index("## xnli: zero-shot per language")
+
+
+def test_summary_speaks_of_the_compared_encodings_only(xtreme_runs, tmp_path):
+    # a sweep pre-trains `absolute+none` and fine-tunes it as `absolute+input`: the pre-training label
+    # has no number of its own in the summary, so it gets no "better nowhere ... 0 of 0" line either
+    pretrain_result(xtreme_runs, "absolute+none", 1, [(0, 9.0), (100, 5.0)], entropy=6.4)
+    rep = build_report([xtreme_runs], out_dir=tmp_path / "out", make_plots=False)
+    text = rep.blocks[0].text
+    assert text[0].startswith(f"Baseline {A}; 2 encodings, 2 task(s)")
+    assert not [line for line in text if line.startswith("absolute+none")]
+    assert [line for line in text if line.startswith(f"{B}: better on")]
 
 
 def test_costs_come_from_a_bench_csv_when_given(xtreme_runs, tmp_path, capsys):

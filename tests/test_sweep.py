@@ -83,6 +83,23 @@ def test_sweep_file_errors_name_file_line_and_close_match(tmp_path):
     assert "unknown position encoding 'diet_rell'. Did you mean 'diet_rel'" in msg
 
 
+def test_report_bench_is_checked_when_the_sweep_loads(tmp_path):
+    f = write_micro(tmp_path)
+    text = f.read_text()
+    f.write_text(text.replace("report: {formats: [md, csv, html]}", "report: {formats: [md], bench: bench/bench.csv}"))
+    with pytest.raises(ConfigError) as e:  # before any run, not at the report after hours of training
+        load_sweep(f)
+    assert f"{f}:17: report.bench: file not found: {tmp_path / 'bench' / 'bench.csv'}" in str(e.value)
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "bench.csv").write_text("model,median_ms\nabsolute,1.0\n")
+    with pytest.raises(ConfigError, match=r"report.bench: .*bench.csv: not a `posenc bench` CSV \(missing columns mode, "):
+        load_sweep(f)
+    bench = (REPO / "docs" / "bench" / "small-cpu.csv").read_text()
+    (tmp_path / "bench" / "bench.csv").write_text(bench)
+    sweep = load_sweep(f)  # relative to the sweep file, like its other paths
+    assert sweep.report.bench == str(tmp_path / "bench" / "bench.csv")
+
+
 def test_quickstart_sweep_file_is_valid():
     plan = expand(load_sweep(REPO / "configs" / "quickstart.yaml"))
     assert len(plan.pretrain_runs) == 4 and len(plan.finetune_runs) == 16
@@ -124,13 +141,19 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     for enc in ("absolute+none", "diet_rel+none"):
         assert (runs / "pretrain" / enc / "best" / "tokenizer.json").read_text() == shared
 
-    # a third run does nothing but rebuild the report
+    # a third run does nothing but rebuild the report, its costs now from the `report.bench:` CSV
+    bench = REPO / "docs" / "bench" / "small-cpu.csv"
+    f.write_text(f.read_text().replace("report: {formats: [md, csv, html]}",
+                                       f"report: {{formats: [md, csv, html], bench: {bench}}}"))
     out = _cli("sweep", str(f)).communicate()[0]
     assert "0 ran, 0 resumed, 6 already done, 0 failed" in out
     report = runs / "report"
     assert (report / "report.html").exists() and (report / "report.md").exists()
     md = (report / "report.md").read_text()
     assert "absolute+input" in md and "diet_rel+diet" in md
+    assert f"Step times from the `posenc bench` CSV {bench}" in md
+    costs = (report / "bench_costs.csv").read_text()
+    assert "diet_rel" in costs and "absolute" in costs  # both encodings matched to bench models
 
     # the length probe ran after each pre-training: absolute cannot go past its 32-row table
     absolute = json.loads((runs / "pretrain" / "absolute+none" / "probe.json").read_text())

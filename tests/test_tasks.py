@@ -54,6 +54,19 @@ def test_every_registered_spec_is_valid(name):
         assert set(spec.submission) == set(spec.test_splits)
 
 
+@pytest.mark.parametrize("name", TASK_KINDS.names())
+def test_every_kind_with_a_trivial_baseline_names_it(name):
+    """Reports quote ``baseline_name`` beside the baseline's numbers ("vs majority class 33.3"),
+    so a kind that computes a baseline must say what it predicts, in its own words."""
+    from posenc.tasks.kinds.base import TaskKind
+
+    kind = TASK_KINDS.get(name)
+    if type(kind).baseline is not TaskKind.baseline:
+        assert kind.baseline_name != TaskKind.baseline_name and kind.baseline_name.strip() == kind.baseline_name
+    others = {TASK_KINDS.get(n).baseline_name for n in TASK_KINDS.names() if n != name}
+    assert kind.baseline_name not in others - {TaskKind.baseline_name}, "two kinds share a baseline name"
+
+
 def test_glue_label_orders_and_metrics():
     for name, labels in HUB_LABELS.items():
         assert get_task(name).label_names == labels, name

@@ -306,6 +306,7 @@ def test_tiny_model_learns_multi30k_and_round_trips_through_the_run_dir(tmp_path
     assert losses[-1] < 0.7 * losses[0]  # label-smoothed loss: 6.8 → 4.1
     test = res["scores"]["splits"]["test"]
     copy = res["copy_source_baseline"]["test"]
+    assert res["baseline_name"] == "copy source"  # how the report names it beside its flags
     # 300 steps of a 1+1-layer, 64-wide model: BLEU 2.2 on 60 held-out test pairs against 0.27 for
     # copying the English source (chrF, 14 vs 16.5, is not yet above copying: shared characters)
     assert test["bleu"] > copy["bleu"] + 1, (test, copy)

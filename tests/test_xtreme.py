@@ -149,6 +149,7 @@ def test_task_loads_from_the_local_xtreme_layout(name):
 def test_classification_xnli_zero_shot(tmp_path, encoder):
     res = finetune("xnli", tmp_path, encoder, ["en", "de"])
     assert res["task_kind"] == "classification" and res["trained"] and res["protocol"] == "offline substitute"
+    assert res["baseline_name"] == "majority class"  # what the report calls the baseline it flags
     zs = _check_zero_shot(res, ["en", "de"])
     assert zs["protocol"] == "offline substitute" and "MNLI" in zs["protocol_note"]
     # the trivial baseline by hand: the most frequent class of the 64 training pairs, on 40 test pairs
@@ -167,6 +168,7 @@ def test_tagging_panx_zero_shot_matches_a_plain_evaluation(tmp_path, encoder):
     res = finetune("panx", tmp_path, encoder, ["en", "de"])
     zs = _check_zero_shot(res, ["en", "de"])
     assert zs["baseline"]["de"]["entity_f1"] == 0.0  # the most frequent tag is O: no entity found
+    assert res["baseline_name"] == "most frequent tag"
     # the selected model, evaluated one sentence at a time in file order, gives the same entity F1
     spec = get_task("panx")
     model = AutoModelForTokenClassification.from_pretrained(tmp_path / "run" / "best").eval()
@@ -193,6 +195,7 @@ def test_span_qa_mlqa_zero_shot(tmp_path, encoder):
         m = zs["languages"][lang]
         assert set(m) >= {"mlqa_f1", "mlqa_exact_match", "combined", "eval_examples"} and 0 <= m["mlqa_f1"] <= 1
     assert res["best"]["metrics"]["eval_examples"] == 40  # English selection: the held-out TyDiQA questions
+    assert res["baseline_name"] == "first words of the context"
 
 
 def test_span_qa_windows_and_length_sorted_batches_give_the_unsorted_answers(encoder):
@@ -225,6 +228,7 @@ def test_retrieval_tatoeba_without_fine_tuning(tmp_path, encoder):
     assert set(zs["languages"]) == {"de", "zh"} and zs["languages"]["de"]["eval_examples"] == 100
     assert res["best"]["metrics"]["precision_at_1"] == pytest.approx(zs["mean"]["precision_at_1"])
     assert zs["baseline"]["de"]["precision_at_1"] < 0.1  # random vectors: chance is 1/100
+    assert res["baseline_name"] == "random retrieval"
 
 
 def test_retrieval_finds_identical_sentences(encoder):
@@ -427,3 +431,24 @@ def test_xtreme_sweeps_plan(name):
     assert {"xnli", "xquad"} <= tasks and tasks & {"panx", "udpos"}
     for run in plan.finetune_runs:
         get_task(run.config.task)  # a task name or a task file that loads
+
+
+def test_quickstart_meets_the_issue_s_recipe():
+    """configs/xtreme/quickstart.yaml runs offline (bundled data) and compares ≥ 3 encodings —
+    absolute, DIET-ABS and DIET-REL or T5 — on a sentence pair task, a tagging task and a QA task,
+    each evaluated zero-shot in ≥ 4 languages, with ≥ 2 seeds so the report can tell seed noise."""
+    from posenc.sweep.config import load_sweep
+    from posenc.sweep.plan import expand
+
+    sweep = load_sweep(REPO / "configs" / "xtreme" / "quickstart.yaml")
+    plan = expand(sweep)
+    positions = {(e.position if isinstance(e.position, str) else e.position["name"]) for e in sweep.encodings}
+    assert {"absolute", "diet_abs"} <= positions and positions & {"diet_rel", "t5"}
+    assert len(sweep.seeds) >= 2
+    kinds = set()
+    for run in plan.finetune_runs:
+        spec = get_task(run.config.task)
+        assert run.config.data.source == "bundled" and len(run.config.data.languages) >= 4, run.name
+        assert set(run.config.data.languages) <= set(spec.languages)
+        kinds.add((spec.kind, len(spec.text_fields) if spec.kind == "classification" else 0))
+    assert {("classification", 2), ("tagging", 0), ("span_qa", 0)} <= kinds

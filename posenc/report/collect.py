@@ -92,6 +92,7 @@ def run_row(run_dir: Path, res: dict) -> dict:
         "final_score": final_metrics.get(main),
         # always predicting the most frequent training label (None for regression / unknown)
         "majority": (res.get("majority_baseline") or {}).get(main),
+        "baseline_name": res.get("baseline_name"),  # what that trivial predictor is (the task kind's name for it)
         "pretrained_from": res.get("pretrained_from"),
         "model_dir": res.get("model_dir", "best"),
         "device": _device(run_dir),

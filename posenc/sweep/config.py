@@ -14,6 +14,7 @@
     tasks: [sst2, rte]
     seeds: [1, 2]
     learning_rates: [1e-4, 2e-4]
+    report: {baseline: absolute+input, bench: ../bench-small/bench.csv}   # costs from `posenc bench`
 
 Validated like every posenc config: unknown keys and bad values are reported with file, line
 and the closest valid key; encoding names and options are checked against the registry.
@@ -65,6 +66,8 @@ class ReportSection:
     formats: list[str] = _f(["md", "csv", "latex", "html"], "report formats written to OUTPUT_DIR/report")
     baseline: str | None = _f(None, "baseline encoding label for comparisons (null = absolute+input if present)")
     enabled: bool = _f(True, "write the report when the sweep finishes")
+    bench: str | None = _f(None, "a `posenc bench` CSV (path relative to this file): the report states costs from its "
+                                 "interleaved timings instead of the sweep's uncontrolled ones (like `posenc report --bench`)")
 
 
 @dataclass
@@ -145,6 +148,24 @@ def _build_entries(data: dict, locations: dict[str, str], problems: list[Problem
     return entries
 
 
+def _bench_problems(report: ReportSection, base: Path, where: str) -> list[Problem]:
+    """Resolve ``report.bench`` against the sweep file's folder and read it now, so a missing or
+    malformed CSV stops the sweep before any run (not after hours of training, at the report)."""
+    from ..report.speed import load_bench
+
+    path = Path(report.bench).expanduser()
+    path = path if path.is_absolute() else base / path
+    try:
+        load_bench(path)
+    except FileNotFoundError:
+        return [Problem(where, "report.bench", f"file not found: {path} (paths are relative to the sweep file; "
+                                               "`posenc bench --out DIR` writes DIR/bench.csv)")]
+    except ValueError as e:
+        return [Problem(where, "report.bench", str(e).removeprefix("--bench "))]
+    report.bench = str(path)
+    return []
+
+
 def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SweepConfig:
     """Load and validate a sweep file; raises ConfigError listing every problem with file:line."""
     data, locations, problems = load_yaml(path)
@@ -164,6 +185,8 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
         rel = data.get(key)
         if rel and not (base / rel).exists():
             problems.append(Problem(locations.get(key, str(path)), key, f"file not found: {base / rel}"))
+    if obj is not None and obj.report.bench:
+        problems += _bench_problems(obj.report, base, locations.get("report.bench", locations.get("report", str(path))))
     if obj is not None and obj.translate:
         for i, e in enumerate(entries):
             if e.from_ or e.finetune_segment is not None:

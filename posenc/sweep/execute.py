@@ -99,7 +99,7 @@ def write_report(plan: Plan) -> Path | None:
 
     out = plan.output_dir / "report"
     sources = [p for p in (plan.output_dir / k for k in ("pretrain", "finetune", "translate")) if p.exists()]
-    report = build_report(sources, out_dir=out, baseline=rep_cfg.baseline)
+    report = build_report(sources, out_dir=out, baseline=rep_cfg.baseline, bench=rep_cfg.bench)
     export(report, out, parse_formats(",".join(rep_cfg.formats)))
     return out
 

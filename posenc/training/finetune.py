@@ -306,6 +306,7 @@ def run_finetune(cfg: FinetuneConfig, run_dir: str | Path | None = None, resume:
             model_dir="best" if data.train is not None else cfg.model.from_,
             task_kind=spec.kind, trained=data.train is not None, metrics=list(spec.metrics),
             report_columns=spec.task_kind.report_columns(spec), majority_baseline=baseline,
+            baseline_name=spec.task_kind.baseline_name,
             protocol=data.protocol, zero_shot=zero_shot, predictions=predictions or None,
             data_warnings=data.warnings + [m for r in data.reports.values() for m in r["messages"]],
             steps=state.step, train_examples=len(train_ds)))

@@ -321,6 +321,7 @@ def run_translate(cfg: TranslateConfig, run_dir: str | Path | None = None, resum
                            "early_stopping": True},
             "sacrebleu": {"version": sacrebleu.__version__, "signatures": kind.signatures(spec)},
             "majority_baseline": baselines[main_split], "copy_source_baseline": baselines,
+            "baseline_name": kind.baseline_name,
             "protocol": data.protocol, "data_warnings": messages,
             "num_parameters": sum(p.numel() for p in inner.parameters()),
             "tokens_per_s": state.tokens / max(state.train_time_s, 1e-9),

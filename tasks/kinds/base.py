@@ -34,6 +34,9 @@ class TaskKind:
     Options: ClassVar[type | None] = None
     #: True: the kind makes its examples from the spec (:meth:`generate`) instead of reading files or the hub
     generates: ClassVar[bool] = False
+    #: what :meth:`baseline` predicts, in a few words ("majority class", "most frequent tag"...):
+    #: recorded in results.json (``baseline_name``) so a report can name the baseline it flags
+    baseline_name: ClassVar[str] = "trivial baseline"
 
     # ---- the spec -------------------------------------------------------------------------------
     def validate(self, spec, fail: Callable[..., None]) -> None:

@@ -42,6 +42,7 @@ def input_features():
 @register_kind
 class Classification(TaskKind):
     name = "classification"
+    baseline_name = "majority class"
     description = "one label per text or text pair (GLUE, XNLI, PAWS-X); accuracy, F1, MCC"
     auto_model = "AutoModelForSequenceClassification"
     label_dtype = "int64"

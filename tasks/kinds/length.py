@@ -86,6 +86,7 @@ def eval_lengths(spec) -> list[int]:
 @register_kind
 class Length(TaskKind):
     name = "length"
+    baseline_name = "most frequent output symbol"
     description = "generated sequence tasks, trained on lengths <= N and scored per length up to 8N (Ruoss et al. 2023)"
     auto_model = "AutoModelForTokenClassification"
     Options = LengthOptions

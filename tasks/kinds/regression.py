@@ -25,6 +25,7 @@ class RegressionOptions:
 @register_kind
 class Regression(Classification):
     name = "regression"
+    baseline_name = "mean training score"
     description = "one score per text or text pair (GLUE STS-B); Pearson, Spearman"
     label_dtype = "float32"
     missing_label = -1.0

@@ -55,6 +55,7 @@ def pool(hidden, attention_mask):
 @register_kind
 class Retrieval(TaskKind):
     name = "retrieval"
+    baseline_name = "random retrieval"
     description = "nearest-translation search with pooled encoder states, no fine-tuning (Tatoeba, BUCC)"
     trains = False
     auto_model = "AutoModel"

@@ -51,6 +51,7 @@ def answer_matches(context: str, text: str, start: int) -> bool:
 @register_kind
 class SpanQA(TaskKind):
     name = "span_qa"
+    baseline_name = "first words of the context"
     description = "extractive QA over long contexts (XQuAD, MLQA, TyDiQA-GoldP); SQuAD F1 / exact match"
     auto_model = "AutoModelForQuestionAnswering"
     Options = SpanQAOptions

@@ -23,6 +23,7 @@ from .classification import input_features
 @register_kind
 class Tagging(TaskKind):
     name = "tagging"
+    baseline_name = "most frequent tag"
     description = "one tag per word (UD-POS, PAN-X); word accuracy, seqeval entity F1"
     auto_model = "AutoModelForTokenClassification"
 

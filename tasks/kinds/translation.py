@@ -56,6 +56,7 @@ def directions(spec) -> tuple[str, str]:
 @register_kind
 class Translation(TaskKind):
     name = "translation"
+    baseline_name = "copy source"
     description = "source → target text with an encoder-decoder (WMT, Multi30k); sacreBLEU BLEU and chrF"
     auto_model = "AutoModelForSeq2SeqLM"
     Options = TranslationOptions

@@ -17,6 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import gzip
+from pathlib import Path
+
 import numpy as np
 
 from posenc.registry import Registry
@@ -79,3 +82,15 @@ def register_generator(cls: type[Generator]) -> type[Generator]:
 def binary(rng: np.random.Generator, n: int) -> list[str]:
     """``n`` uniform binary symbols "0"/"1"."""
     return [str(int(b)) for b in rng.integers(0, 2, size=n)]
+
+
+def read_words(text: str, who: str) -> list[str]:
+    """The whitespace-separated words of a text file (``posenc:`` = bundled in posenc/resources;
+    a ``.gz`` file is decompressed); ``who`` names the generator in the error for a missing file."""
+    import posenc.resources
+
+    path = Path(posenc.resources.__file__).parent / text[len("posenc:"):] if text.startswith("posenc:") else Path(text)
+    if not path.is_file():
+        raise FileNotFoundError(f"{who}: text {text!r} not found ({path})")
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8").split()

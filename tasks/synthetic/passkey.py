@@ -16,12 +16,10 @@ shows where its positions stop working.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
-from .base import Generator, register_generator
+from .base import Generator, read_words, register_generator
 
 NEEDLE = ["the", "pass", "key", "is"]
 QUESTION = "what is the pass key ? the pass key is".split()
@@ -55,15 +53,7 @@ class Passkey(Generator):
 
     @cached_property
     def words(self) -> list[str]:
-        import posenc.resources
-
-        text = self.options.text
-        path = Path(posenc.resources.__file__).parent / text[len("posenc:"):] if text.startswith("posenc:") else Path(text)
-        if not path.is_file():
-            raise FileNotFoundError(f"passkey: filler text {text!r} not found ({path})")
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
-        return text.split()
+        return read_words(self.options.text, "passkey")
 
     def texts(self):
         return [" ".join(self.words[:20000]), " ".join(QUESTION + self.outputs + ["remember", "it", "."])]

@@ -9,7 +9,7 @@ task's or kind's name outside its own module. It returns a :class:`Part`:
 * ``csv``: tidy tables with raw values, written as ``<name>.csv``;
 * ``headlines``: one number per encoding × task (what the summary's table shows);
 * ``findings``: comparisons with the baseline (what the summary says differs beyond seed noise);
-* ``flags``: numbers at or below the task's trivial baseline;
+* ``flags``: numbers at or below the task's trivial baseline (named by :func:`baseline_name`);
 * ``notes``: warnings the summary repeats (e.g. pre-training that never beat a context-free model).
 
 The summary section is built last (``uses_parts = True``) from the other parts.
@@ -30,7 +30,8 @@ HEADLINE_COLUMNS = ["encoding", "task", "metric", "median", "std", "n", "greater
 FINDING_COLUMNS = ["encoding", "task", "scope", "metric", "percent", "greater_is_better", "n", "n_baseline", "median_diff", "mean_diff",
                    "ci_median_low", "ci_median_high", "p_value", "p_bh", "seed_noise", "within_noise", "testable", "verdict",
                    "clear"]
-FLAG_COLUMNS = ["encoding", "task", "scope", "metric", "percent", "median", "trivial", "seeds_not_above", "n"]
+FLAG_COLUMNS = ["encoding", "task", "scope", "metric", "percent", "median", "trivial", "baseline_name", "seeds_not_above",
+                "n"]
 
 
 @dataclass
@@ -95,6 +96,17 @@ def register_section(cls: type[ReportSection]) -> type[ReportSection]:
     """Class decorator: register one instance of ``cls`` under ``cls.name``."""
     SECTIONS.register(cls.name, cls())
     return cls
+
+
+def baseline_name(runs: pd.DataFrame, task: str) -> str:
+    """What ``task``'s trivial baseline predicts, as its runs recorded it (the task kind's
+    ``baseline_name``: "majority class", "most frequent tag"...); "trivial baseline" for runs
+    written before results.json recorded it."""
+    if not runs.empty and "baseline_name" in runs:
+        names = runs.loc[runs["task"] == task, "baseline_name"].dropna()
+        if len(names):
+            return str(names.iloc[0])
+    return "trivial baseline"
 
 
 def frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from .. import compare, crosslingual as xl, plots
 from ..build import BANNER
 from ..display import BETTER, TRIVIAL, WORSE, is_false, is_percent, num, signed
 from ..paper_table import model_name, where
-from .base import FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, frame, register_section
+from .base import FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, baseline_name, frame, register_section
 
 OFFLINE = "°"
 DEFINITIONS = (
@@ -94,6 +94,10 @@ def _language_block(t: _Tables, task: str, report) -> Block:
     if len(sizes):
         text.append("Examples per language: " + ", ".join(f"{lang} {int(sizes[lang])}" for lang in order if lang in sizes)
                     + " (small sets: a difference of a few points can be noise of the test set, not of the seeds).")
+    trivial = langs[langs["metric"] == score].groupby("language", sort=False)["trivial"].first().dropna()
+    if len(trivial):
+        text.append(f"{TRIVIAL}: at or below the trivial baseline, {baseline_name(report.runs, task)} ("
+                    + ", ".join(f"{lang} {num(trivial[lang], pct)}" for lang in order if lang in trivial.index) + ").")
     missing = "; ".join(sorted({m for m in tasks["missing"] if m}))
     if missing:
         text.append(f"Missing languages (requested, not evaluated): {missing}.")
@@ -209,7 +213,8 @@ class CrossLingualSection(ReportSection):
             below = int((vals <= r["trivial"]).sum() if r["greater_is_better"] else (vals >= r["trivial"]).sum())
             flags.append({"encoding": r["encoding"], "task": r["task"], "scope": r["language"], "metric": r["metric"],
                           "percent": is_percent(r["metric"], [r["median"]]), "median": r["median"],
-                          "trivial": r["trivial"], "seeds_not_above": below, "n": int(r["n"])})
+                          "trivial": r["trivial"], "baseline_name": baseline_name(report.runs, r["task"]),
+                          "seeds_not_above": below, "n": int(r["n"])})
         csv = {"zero_shot_languages": t.langs, "zero_shot_tasks": t.tasks, "zero_shot_scores": tidy,
                "zero_shot_comparison": t.findings}
         return Part(blocks=blocks, csv=csv, headlines=frame(heads, HEADLINE_COLUMNS), findings=t.findings,

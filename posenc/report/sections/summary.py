@@ -69,6 +69,8 @@ def encoding_lines(findings: pd.DataFrame, costs: pd.DataFrame, baseline: str) -
         if enc == baseline:
             continue
         f = findings[findings["encoding"] == enc]
+        if f.empty:  # compared nowhere: e.g. a sweep's pre-training label (absolute+none) beside its fine-tuned one
+            continue
         up, down = _items(f)
         untestable = f[~f["testable"].astype(bool)]
         undecided = len(f) - int(f["clear"].astype(bool).sum()) - len(untestable)
@@ -94,10 +96,14 @@ def flag_line(flags: pd.DataFrame) -> str:
         who = ", ".join(encs) if len(encs) <= 2 else f"{len(encs)} encodings"
         scoped = g[g["scope"] != ""]
         where = f", in {len(scoped)} language cell(s)" if len(scoped) else ""
+        name = next((str(n) for n in g["baseline_name"].dropna()), "trivial baseline") if "baseline_name" in g else \
+            "trivial baseline"
         if len(g) == 1:
             r = g.iloc[0]
-            where += (f": {num(r['median'], bool(r['percent']))} vs trivial {num(r['trivial'], bool(r['percent']))}, "
+            where += (f": {num(r['median'], bool(r['percent']))} vs {name} {num(r['trivial'], bool(r['percent']))}, "
                       f"{int(r['seeds_not_above'])} of {int(r['n'])} seeds")
+        else:
+            where += f"; baseline: {name}"
         items.append(f"{task} ({who}{where})")
     return (f"At or below the trivial baseline ({TRIVIAL}): {_listing(items)}. These numbers say the model did not learn "
             "the task; they cannot rank encodings.")
@@ -161,7 +167,9 @@ class SummarySection(ReportSection):
         base = report.baseline
         n_seeds = heads["n"].astype(int) if not heads.empty else pd.Series(dtype=int)
         langs = sorted({s for s in findings["scope"] if s}) if not findings.empty else []
-        text = [f"Baseline {base}; {len(report.encodings)} encodings, {heads['task'].nunique() if not heads.empty else 0} "
+        # encodings with a headline number (a sweep's pre-training labels, absolute+none..., have none of their own)
+        n_encodings = heads["encoding"].nunique() if not heads.empty else len(report.encodings)
+        text = [f"Baseline {base}; {n_encodings} encodings, {heads['task'].nunique() if not heads.empty else 0} "
                 f"task(s)" + (f", {len(langs)} languages" if langs else "")
                 + (f"; {n_seeds.min()}–{n_seeds.max()} seeds per number" if len(n_seeds) and n_seeds.min() != n_seeds.max()
                    else f"; {n_seeds.max()} seed(s) per number" if len(n_seeds) else "") + "."]

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import plots
 from ..crosslingual import has_zero_shot
 from ..display import TRIVIAL, is_false, is_percent, num
-from .base import FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, frame, register_section
+from .base import FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, baseline_name, frame, register_section
 
 
 def monolingual(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -29,11 +29,11 @@ def speed_cells(r) -> dict:
             "Δstep vs base (sweep, uncontrolled)": "–" if rel is None or pd.isna(rel) else f"{100 * rel:+.0f}%"}
 
 
-def _trivial(r, pct: bool) -> str:
+def _trivial(r, pct: bool, name: str) -> str:
     m = r.get("majority")
     if m is None or pd.isna(m):
         return "–"
-    return f"{num(m, pct)} ({'all seeds beat it' if r.get('beats_majority') else 'NOT beaten by every seed'})"
+    return f"{num(m, pct)} {name} ({'all seeds beat it' if r.get('beats_majority') else 'NOT beaten by every seed'})"
 
 
 @register_section
@@ -57,7 +57,7 @@ class TaskResultsSection(ReportSection):
                          "best lr": num(r["best_lr"]), "lrs": r["lrs_tried"], "n": int(r["n"]),
                          "Median": num(r["median"], pct) + (f" {TRIVIAL}" if low else ""),
                          "Mean ± std": f"{num(r['mean'], pct)} ± {num(r['std'], pct, 2)}",
-                         "Trivial baseline": _trivial(r, pct),
+                         "Trivial baseline": _trivial(r, pct, baseline_name(report.runs, r["task"])),
                          "Other metrics (median)": "; ".join(others) or "–", **speed_cells(r)})
             heads.append({"encoding": r["encoding"], "task": r["task"], "metric": metric, "median": r["median"],
                           "std": r["std"], "n": int(r["n"]), "greater_is_better": bool(r["greater_is_better"]),
@@ -67,7 +67,9 @@ class TaskResultsSection(ReportSection):
                 scores = sel.loc[(sel["encoding"] == r["encoding"]) & (sel["task"] == r["task"]), "score"].astype(float)
                 below = int((scores <= r["majority"]).sum() if r["greater_is_better"] else (scores >= r["majority"]).sum())
                 flags.append({"encoding": r["encoding"], "task": r["task"], "scope": "", "metric": metric, "percent": pct,
-                              "median": r["median"], "trivial": r["majority"], "seeds_not_above": below, "n": int(r["n"])})
+                              "median": r["median"], "trivial": r["majority"],
+                              "baseline_name": baseline_name(report.runs, r["task"]), "seeds_not_above": below,
+                              "n": int(r["n"])})
         figures = []
         if plot_dir is not None:
             sel = monolingual(report.selected, report.runs)
@@ -76,7 +78,8 @@ class TaskResultsSection(ReportSection):
         text = ["Speed beside quality: parameters, training tokens/s and step time are medians over the same runs, as "
                 "each run timed itself in the sweep (uncontrolled: other load on the machine changes them; see the "
                 "cost section). Δstep is the step-time change relative to the baseline on the same task (the paper's "
-                "Table 1 quantity). The trivial baseline is the task kind's (majority class for classification); "
+                "Table 1 quantity). The trivial baseline is the task kind's, named in its cell (majority class, most "
+                "frequent tag...); "
                 f"{TRIVIAL} marks a median whose seeds do not all beat it."]
         block = Block("finetune", "Fine-tuning results (encoding × task)", text, pd.DataFrame(rows), figures)
         return Part(blocks=[block], csv={"results": report.finetune},

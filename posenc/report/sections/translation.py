@@ -15,7 +15,8 @@ import pandas as pd
 
 from .. import compare
 from ..display import TRIVIAL, num
-from .base import FINDING_COLUMNS, FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, frame, register_section
+from .base import (FINDING_COLUMNS, FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, baseline_name, frame,
+                   register_section)
 
 
 def translation_rows(runs: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +108,8 @@ class TranslationSection(ReportSection):
                           "greater_is_better": True, "percent": False, "trivial": not_above > 0})
             if not_above:
                 flags.append({"encoding": enc, "task": task, "scope": "", "metric": "bleu", "percent": False,
-                              "median": m["bleu"], "trivial": m["copy_bleu"], "seeds_not_above": not_above, "n": len(sub)})
+                              "median": m["bleu"], "trivial": m["copy_bleu"], "baseline_name": baseline_name(report.runs, task),
+                              "seeds_not_above": not_above, "n": len(sub)})
             if base is not None and enc != base:
                 ref = rows[(rows["encoding"] == base) & (rows["task"] == task)]["bleu"].to_numpy()
                 if len(ref):
