@@ -228,3 +228,50 @@ def test_mlm_head_bench_times_masked_and_full_projection_in_one_run():
     assert rows["absolute+mlm"]["status"] == "ok" and rows["absolute+mlm"]["x_absolute"] == 1.0
     assert rows["absolute+mlm(all logits)"]["status"] == "ok" and rows["absolute+mlm(all logits)"]["x_absolute"] > 0
     assert rows["hf:bert"]["status"].startswith("error") and "--peers ''" in rows["hf:bert"]["status"]
+
+
+def test_seq2seq_bench_compares_marian_of_the_same_size_and_reports_cache_speedup(tmp_path):
+    """``posenc bench --seq2seq``: Marian has exactly the trainable parameters of posenc's
+    ``sinusoidal`` encoder-decoder (``absolute`` adds its two learned position tables); every row
+    of the training and generation tables is written, with the kernel and the CPU-clock header."""
+    from posenc.testing import single_threaded
+
+    with single_threaded():  # tiny models: extra threads only wait for cores on a loaded machine
+        _seq2seq_bench_checks(tmp_path)
+
+
+def _seq2seq_bench_checks(tmp_path):
+    from posenc.bench.seq2seq import Seq2SeqBenchConfig, build_marian, build_posenc
+    from posenc.commands import bench
+
+    cfg = Seq2SeqBenchConfig(encodings=[], preset="tiny", new_tokens=8)
+    def trainable(m):
+        return sum(p.numel() for p in m.parameters() if p.requires_grad)
+    marian, table = trainable(build_marian(cfg)), 256 * 128  # max(256, new_tokens + 2) positions × width
+    assert trainable(build_posenc(cfg, "sinusoidal")) == marian
+    assert trainable(build_posenc(cfg, "absolute")) == marian + 2 * table
+
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--seq2seq", "--seq2seq-preset", "tiny", "--encodings", "absolute", "diet_rel",
+                              "--generate-encodings", "diet_rel", "--rounds", "2", "--warmup", "1", "--new-tokens", "4",
+                              "--batch-sizes", "2", "--vocab-size", "300",
+                              "--lengths", "8", "--clock", "cpu", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    text = (tmp_path / "bench_seq2seq.md").read_text()
+    assert "cpu clock" in text and "load average" in text
+    assert "| hf:marian | " in text and "| 1.000 | sdpa |" in text
+    assert "| posenc:absolute | " in text and "| posenc:absolute | 1 | " not in text  # not in --generate-encodings
+    assert text.count("| posenc:diet_rel | 1 | ") == text.count("| posenc:diet_rel | 4 | ") == 1
+    train_rows = [line for line in text.splitlines() if line.startswith("| posenc:") and line.endswith("|") and "sdpa" in line]
+    assert len(train_rows) == 2  # both on the fused kernel
+    assert not (tmp_path / "profile.md").exists()
+    # --profile: one profiled training step per model (the operator tables of profile.md)
+    from posenc.bench.seq2seq import bench_training
+
+    profiles = []
+    small = Seq2SeqBenchConfig(encodings=["diet_rel"], preset="tiny", vocab_size=300, batch_size=2, source_length=8,
+                               target_length=8, rounds=1, warmup=0, profile=True)
+    bench_training(small, log=lambda _: None, profiles=profiles)
+    assert [(p["model"], p["mode"]) for p in profiles] == [("hf:marian", "train"), ("posenc:diet_rel", "train")]
+    assert all(p["ops"] and sum(r["share"] for r in p["ops"]) <= 1 + 1e-9 for p in profiles)

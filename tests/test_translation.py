@@ -187,6 +187,58 @@ def test_token_batches_cover_every_pair_once_within_the_budget():
         TokenBatchSampler(lengths, max_tokens=30, seed=0)
 
 
+# ---------------------------------------------------------------- the training recipe's math
+def test_label_smoothed_loss_is_the_smoothed_cross_entropy_over_real_tokens():
+    """(1 − ε)·(−log p_y) + ε·mean_v(−log p_v), averaged over the tokens whose label is not −100."""
+    from types import SimpleNamespace
+
+    from posenc.training.translate import label_smoothed_loss
+
+    logits = torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([[1, 4, -100], [0, 6, 2]])
+    logp = logits.log_softmax(-1)
+    real = [(b, t) for b in range(2) for t in range(3) if labels[b, t] != -100]
+    expected = sum(0.9 * -logp[b, t, labels[b, t]] + 0.1 * -logp[b, t].mean() for b, t in real) / len(real)
+    got = label_smoothed_loss(0.1)(SimpleNamespace(logits=logits), {"labels": labels})
+    assert got.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_inverse_sqrt_schedule_is_the_transformers_recipe():
+    """lr·min(step/warmup, √(warmup/step)) (Vaswani et al. 2017, §5.3), Adam β = (0.9, 0.98)."""
+    cfg = load_config(TINY, ["train.lr=2e-3", "train.warmup_steps=200"])
+    from posenc.training.optim import build_optimizer
+
+    opt, sched = build_optimizer(torch.nn.Linear(2, 2), cfg.train, total_steps=1000)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.98)
+    seen = {}
+    for step in range(1, 801):
+        opt.step()
+        sched.step()
+        seen[step] = opt.param_groups[0]["lr"]
+    for step in (1, 50, 199, 200, 201, 450, 800):
+        assert seen[step] == pytest.approx(2e-3 * min(step / 200, math.sqrt(200 / step)), rel=1e-9), step
+
+
+def test_checkpoint_averaging_is_the_mean_of_the_final_and_last_checkpoints(tmp_path):
+    from accelerate import Accelerator
+    from safetensors.torch import save_file
+
+    from posenc.training.translate import average_checkpoints
+
+    model = torch.nn.Linear(3, 2)
+    weights = [torch.full((2, 3), float(v)) for v in (1, 2, 3)]  # step_000010, _20, _30
+    for step, w in zip((10, 20, 30), weights):
+        d = tmp_path / "checkpoints" / f"step_{step:06d}"
+        d.mkdir(parents=True)
+        save_file({"weight": w, "bias": torch.zeros(2)}, str(d / "model.safetensors"))
+    with torch.no_grad():
+        model.weight.fill_(7.0)
+        model.bias.fill_(3.0)
+    members = average_checkpoints(Accelerator(cpu=True), model, tmp_path, 3)
+    assert members == ["step_000020", "step_000030", "final"]
+    assert torch.equal(model.weight, torch.full((2, 3), (2 + 3 + 7) / 3)) and torch.equal(model.bias, torch.ones(2))
+
+
 # ---------------------------------------------------------------- config-time checks
 def test_generation_beyond_a_bounded_decoder_table_fails_at_config_time():
     with pytest.raises(ConfigError) as e:
@@ -203,6 +255,31 @@ def test_config_errors_name_the_key():
         load_config(TINY, ["train.average_checkpoints=5", "train.keep_checkpoints=2"])
     with pytest.raises(ConfigError, match="diet_rel"):
         load_config(TINY, ["model.position=diet_rell"])
+
+
+def test_wmt_sweeps_plan_the_quickstart_and_the_papers_protocol():
+    """configs/wmt: the quickstart trains ≥ 3 tiny encoder-decoders on bundled Multi30k en→de
+    (an input encoding, DIET-REL, a relative-bias one); the paper sweep is transformer-base, 250k
+    steps, beam 10 with α 0.6, selected on newstest2017 and tested on newstest2018 (Chen et al.
+    2021, §4.3)."""
+    from posenc.sweep import expand, load_sweep
+
+    quick = expand(load_sweep(REPO / "configs" / "wmt" / "quickstart.yaml")).runs
+    names = {r.encoding for r in quick}
+    assert len(names) >= 3 and "diet_rel" in names and names & {"absolute", "sinusoidal"} and names & {"t5", "shaw"}
+    for r in quick:
+        assert (r.kind, r.config.task, r.config.data.source, r.config.model.preset) == (
+            "translate", "multi30k_en_de", "bundled", "tiny")
+    paper = expand(load_sweep(REPO / "configs" / "wmt" / "paper.yaml")).runs
+    assert {"sinusoidal", "shaw", "diet_rel"} <= {r.encoding for r in paper}
+    for r in paper:
+        c = r.config
+        assert (c.model.preset, c.train.max_steps, c.generate.num_beams, c.generate.length_penalty) == ("base", 250000, 10, 0.6)
+        spec = get_task(c.task)
+        assert spec.hub.adapter == "wmt18" and spec.eval_splits == ["validation", "test"]  # wmt/wmt18: newstest2017, 2018
+        if spec.local is not None:
+            local = spec.local.splits
+            assert local["validation"].file.startswith("newstest2017") and local["test"].file.startswith("newstest2018")
 
 
 # ---------------------------------------------------------------- the recipe
@@ -252,6 +329,34 @@ def test_tiny_model_learns_multi30k_and_round_trips_through_the_run_dir(tmp_path
     block = next(b for p in rep.parts.values() for b in p.blocks if b.key == "translation")
     assert block.table.loc[0, "Model"] == "sinusoidal" and block.table.loc[0, "multi30k_en_de"] == f"{test['bleu']:.2f}"
     assert any("nrefs:1|case:mixed" in line for line in block.text)
+    # above the copy baseline: no ≤triv mark in the summary; the run's step time feeds the cost columns
+    from posenc.report.speed import report_costs
+
+    assert not rep.gathered("headlines")["trivial"].astype(bool).any()
+    assert report_costs(rep).set_index("encoding").loc["sinusoidal", "ratio"] == 1.0
+
+
+def test_a_local_data_dir_with_empty_lines_is_read_and_the_skips_reported(tmp_path, capsys):
+    """``data.source: local``: a Multi30k-layout folder whose training files have a pair with an
+    empty side trains; the skipped pair is printed and recorded in results.json ``data_warnings``."""
+    bundled = REPO / "posenc" / "resources" / "wmt" / "multi30k"
+    local = tmp_path / "data" / "multi30k"
+    local.mkdir(parents=True)
+    for split, n in (("train", 400), ("val", 8), ("test_2016_flickr", 8)):
+        for lang in ("en", "de"):
+            with gzip.open(bundled / f"{split}.{lang}.gz", "rt", encoding="utf-8") as f:
+                lines = [next(f).rstrip("\n") for _ in range(n)]
+            if split == "train" and lang == "de":
+                lines[6] = ""
+            write(local / f"{split}.{lang}.gz", lines, gz=True)
+    res = _run(tmp_path, "local", [f"data.dir={tmp_path / 'data'}", "data.source=local", "data.max_train_examples=null",
+                                   "tokenizer.vocab_size=300", "train.max_steps=2", "train.eval_every=2",
+                                   "generate.num_beams=1"])
+    train_de = local / "train.de.gz"
+    note = f"skipped 1 of 400 pairs with an empty side (first at {train_de}:7)"
+    assert any(note in m for m in res["data_warnings"]), res["data_warnings"]
+    assert note in capsys.readouterr().out
+    assert res["scores"]["splits"]["test"]["eval_examples"] == 8
 
 
 def test_resume_replays_the_same_steps(tmp_path):

@@ -79,6 +79,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seq2seq-preset", default=None, choices=["tiny", "small", "base", "big"],
                    help="encoder-decoder size for --seq2seq (default: --shape)")
     p.add_argument("--new-tokens", type=int, default=64, help="--seq2seq: tokens generated per source (default 64)")
+    p.add_argument("--generate-encodings", nargs="+", default=None, metavar="NAME",
+                   help="--seq2seq: the posenc models whose generation is timed (default: every one of --encodings; "
+                        "uncached beam search is the slow part)")
     p.set_defaults(func=run)
     return p
 

@@ -99,6 +99,20 @@ def headline_costs(costs: pd.DataFrame, mode: str = "train") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["encoding", "ratio", "where"])
 
 
+def _other_runs_speed(runs: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
+    """Runs of other kinds (e.g. ``translate``): median step time per encoding × task, relative to
+    the baseline's on the same task."""
+    from .aggregate import add_relative_speed
+
+    if "step_time_s" not in runs or "task" not in runs:
+        return pd.DataFrame()
+    timed = runs.assign(step_time_s=pd.to_numeric(runs["step_time_s"], errors="coerce")).dropna(subset=["step_time_s"])
+    if timed.empty:
+        return pd.DataFrame()
+    table = timed.groupby(["encoding", "task"], as_index=False)["step_time_s"].median()
+    return add_relative_speed(table, baseline, ["task"])
+
+
 def report_costs(report) -> pd.DataFrame:
     """Per encoding of the report: ``ratio`` (step time / baseline's), ``where`` (its source),
     ``controlled`` (from a bench) and ``params_ratio`` (parameter count / baseline's, from the runs)."""
@@ -111,7 +125,8 @@ def report_costs(report) -> pd.DataFrame:
     params = (ft if not ft.empty else params).groupby("encoding")["p"].median()
     base_params = params.get(report.baseline, math.nan)
     bench = headline_costs(bench_costs(report.bench, positions, report.baseline)) if report.bench is not None else None
-    sweep = report.finetune if not report.finetune.empty else report.pretrain
+    sweep = report.finetune if not report.finetune.empty else report.pretrain if not report.pretrain.empty \
+        else _other_runs_speed(runs, report.baseline)
     rows = []
     for enc in report.encodings:
         row = {"encoding": enc, "params_ratio": params.get(enc, math.nan) / base_params if base_params else math.nan}

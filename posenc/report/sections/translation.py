@@ -102,10 +102,10 @@ class TranslationSection(ReportSection):
                             "beam": num(first["num_beams"]), "α": num(first["length_penalty"]),
                             "cross-attention position": first["cross_attention_position"],
                             "LN": first["layer_norm_position"], "steps": num(first["steps"])})
+            not_above = int((sub["bleu"] <= sub["copy_bleu"]).sum())
             heads.append({"encoding": enc, "task": task, "metric": "bleu", "median": m["bleu"],
                           "std": float(sub["bleu"].std(ddof=1)) if len(sub) > 1 else np.nan, "n": len(sub),
-                          "greater_is_better": True, "percent": False, "trivial": m["copy_bleu"]})
-            not_above = int((sub["bleu"] <= sub["copy_bleu"]).sum())
+                          "greater_is_better": True, "percent": False, "trivial": not_above > 0})
             if not_above:
                 flags.append({"encoding": enc, "task": task, "scope": "", "metric": "bleu", "percent": False,
                               "median": m["bleu"], "trivial": m["copy_bleu"], "baseline_name": baseline_name(report.runs, task),
