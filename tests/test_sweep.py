@@ -72,6 +72,12 @@ def test_task_overrides_apply_to_that_task_only(tmp_path):
         load_sweep(f)
 
 
+def test_an_empty_output_dir_is_refused(tmp_path):
+    f = write_micro(tmp_path)
+    with pytest.raises(ConfigError, match="output_dir: is empty: name a directory"):
+        load_sweep(f, ["output_dir="])
+
+
 def test_sweep_file_errors_name_file_line_and_close_match(tmp_path):
     f = write_micro(tmp_path)
     text = f.read_text().replace("seeds: [1, 2]", "seedz: [1, 2]").replace("position: diet_rel", "position: diet_rell")

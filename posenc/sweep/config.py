@@ -122,6 +122,9 @@ class SweepConfig:
                             metadata={"help": "(set by the loader) file:line of each key"})
 
     def validate(self):
+        if not str(self.output_dir).strip():
+            raise FieldProblem("output_dir", "is empty: name a directory, e.g. runs/my-sweep (an empty value would "
+                                             "scatter the runs over the working directory)")
         if self.tasks and not (self.finetune or self.translate):
             raise FieldProblem("finetune", "tasks are listed but no base fine-tune (or translate) config is named")
         if self.translate and (self.finetune or self.pretrain):
