@@ -41,7 +41,6 @@ def _tokenizer(specs, data_dir, vocab_size: int):
 
 def _model(spec, tokenizer, preset: str):
     import torch
-    import transformers
 
     import posenc
 
@@ -49,7 +48,7 @@ def _model(spec, tokenizer, preset: str):
     cfg = posenc.PosencConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                               **{**posenc.size_preset(preset), "max_position_embeddings": 512}, **kind.model_kwargs(spec))
     torch.manual_seed(0)
-    return getattr(transformers, kind.auto_model).from_config(cfg).eval()
+    return kind.auto_class().from_config(cfg).eval()
 
 
 def _train_step_time(spec, data, tokenizer, model, max_length: int, steps: int) -> float | None:

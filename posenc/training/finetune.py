@@ -61,15 +61,9 @@ def _tokenizer(cfg: FinetuneConfig, acc, run_dir: Path, spec, train):
     return load_tokenizer(str(tok_dir))
 
 
-def _auto_class(kind):
-    import transformers
-
-    return getattr(transformers, kind.auto_model)
-
-
 def _model(cfg: FinetuneConfig, spec, tokenizer, verbose: bool = True):
     kind = spec.task_kind
-    auto = _auto_class(kind)
+    auto = kind.auto_class()
     task_kw = kind.model_kwargs(spec)
     if spec.predict_with:  # the head comes from the predict_with task's fine-tuned model
         task_kw = {}

@@ -60,6 +60,12 @@ class TaskKind:
         """Config keyword arguments of the model head (num_labels, id2label, ...)."""
         return {}
 
+    def auto_class(self):
+        """The transformers Auto class named by :attr:`auto_model`."""
+        import transformers
+
+        return getattr(transformers, self.auto_model)
+
     # ---- examples -------------------------------------------------------------------------------
     def features(self, spec):
         """The ``datasets.Features`` of a loaded split (the canonical example columns)."""
