@@ -214,3 +214,69 @@ def test_a_shared_tokenizer_trained_with_other_settings_is_not_reused(tmp_path):
     with pytest.raises(ConfigError, match=r"output_dir: .*tokenizer was trained with other settings "
                                           r"\(tokenizer.vocab_size: 400 → 500\)"):
         expand(load_sweep(f))
+
+
+def test_runs_at_once_give_the_results_of_runs_one_by_one(tmp_path):
+    """`--jobs 2`: each run in its own one-thread process, fine-tunes after their pre-training and
+    probe; the same results as the in-process sweep, a log per run, and a failed pre-training
+    skips only its own fine-tunes."""
+    f = write_micro(tmp_path)
+    one = tmp_path / "one"
+    proc = _cli("sweep", str(f), f"output_dir={one}", "seeds=[1]")
+    out = proc.communicate()[0]
+    assert proc.returncode == 0, out[-3000:]
+    two = tmp_path / "two"
+    proc = _cli("sweep", str(f), f"output_dir={two}", "seeds=[1]", "--jobs", "2")
+    out = proc.communicate()[0]
+    assert proc.returncode == 0, out[-3000:]
+    assert "(2 at once)" in out and "4 ran, 0 resumed, 0 already done, 0 failed" in out
+    plan = expand(load_sweep(f, [f"output_dir={two}", "seeds=[1]"]))
+    for run in plan.runs:
+        log = (two / "logs" / (run.name.replace("/", "__") + ".log")).read_text()
+        assert f"-m posenc {run.kind} " in log and f"done: {run.kind}" in log
+        a = json.loads((one / run.name / "results.json").read_text())
+        b = json.loads((two / run.name / "results.json").read_text())
+        metric = a["main_metric"]
+        tolerance = 1e-3 if run.kind == "pretrain" else 1 / 48 + 1e-9  # thread counts differ; 48 eval examples
+        assert b["best"]["metrics"][metric] == pytest.approx(a["best"]["metrics"][metric], abs=tolerance)
+        if run.kind == "pretrain":
+            probe_a = json.loads((one / run.name / "probe.json").read_text())
+            probe_b = json.loads((two / run.name / "probe.json").read_text())
+            assert probe_b["lengths"] == probe_a["lengths"]
+            assert probe_b["mlm_loss"] == pytest.approx(probe_a["mlm_loss"], abs=1e-3)
+    assert (two / "report" / "report.html").exists()
+
+    # a pre-training that fails (its only checkpoint is damaged): its fine-tunes are not started,
+    # the other encoding's all finish, and the failure quotes the run's log
+    three = tmp_path / "three"
+    damaged = three / "pretrain" / "diet_rel+none" / "checkpoints" / "step_0000003"
+    damaged.mkdir(parents=True)
+    (damaged / "model.safetensors").write_bytes(b"not a safetensors file")
+    proc = _cli("sweep", str(f), f"output_dir={three}", "seeds=[1]", "--jobs", "2")
+    out = proc.communicate()[0]
+    assert proc.returncode == 1, out[-3000:]
+    assert "2 ran, 0 resumed, 0 already done, 2 failed" in out, out[-3000:]
+    assert "FAILED finetune/diet_rel+diet/rte/lr0.0001-seed1: its pre-training pretrain/diet_rel+none failed" in out
+    assert f"{three / 'logs' / 'pretrain__diet_rel+none.log'}, ends with:" in out
+
+
+def test_an_entry_pretrains_with_its_own_overrides(tmp_path):
+    f = write_micro(tmp_path)
+    f.write_text(f.read_text().replace(
+        "{position: diet_rel, segment: none, finetune_segment: diet}",
+        "{position: diet_rel, segment: none, finetune_segment: diet, pretrain_overrides: [train.encoding_lr_scale=30]}"))
+    plan = expand(load_sweep(f))
+    scales = {r.encoding: r.config.train.encoding_lr_scale for r in plan.pretrain_runs}
+    assert scales == {"absolute+none": 1.0, "diet_rel+none": 30.0}
+    steps = {r.config.train.max_steps for r in plan.pretrain_runs}
+    assert steps == {6}  # the sweep's own overrides still apply
+    assert {str(r.config.tokenizer.load) for r in plan.pretrain_runs} == {str(tmp_path / "runs" / "tokenizer")}
+
+    # two entries sharing a pre-training must agree on it; the shared tokenizer cannot change
+    text = f.read_text().replace("tasks: [rte]", "  - {position: diet_rel, segment: none, finetune_segment: input}\ntasks: [rte]")
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=r"encodings.2: pre-trains diet_rel\+none like encodings.1 but with other pretrain_overrides"):
+        expand(load_sweep(f))
+    f.write_text(text.replace("pretrain_overrides: [train.encoding_lr_scale=30]", "pretrain_overrides: [tokenizer.vocab_size=50]"))
+    with pytest.raises(ConfigError, match="every entry shares the sweep's tokenizer"):
+        load_sweep(f)

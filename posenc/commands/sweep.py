@@ -19,6 +19,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan (each run and its state) and exit")
     p.add_argument("--launcher", choices=["local", "accelerate", "slurm"], default=None,
                    help="override launcher.kind: local (this process), accelerate (accelerate launch per run), slurm (submitit)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="override launcher.jobs: N local runs at once, each in its own process with cores/N threads")
     p.set_defaults(func=run)
     return p
 
@@ -28,11 +30,12 @@ def run(args) -> int:
     from ..sweep import expand, load_sweep, run_sweep
 
     try:
-        plan = expand(load_sweep(args.file, args.overrides))
+        overrides = list(args.overrides) + ([f"launcher.jobs={args.jobs}"] if args.jobs is not None else [])
+        plan = expand(load_sweep(args.file, overrides))
     except (ConfigError, FileNotFoundError) as e:
         print(f"posenc sweep: invalid sweep\n{e}", file=sys.stderr)
         return 2
     if args.dry_run:
         print(plan.describe())
         return 0
-    return run_sweep(plan, args.launcher, tuple(args.overrides))
+    return run_sweep(plan, args.launcher, tuple(overrides))

@@ -45,8 +45,18 @@ class EncodingEntry:
     finetune_segment: Union[str, dict, None] = _f(None, "segment encoding added at fine-tuning (null = same as segment)")
     from_: str | None = _f(None, "fine-tune an existing pre-trained model (run dir, model dir or hub id) instead of pre-training, "
                                  "or `scratch`: train every task run from random weights with this encoding (written `from:`)")
+    pretrain_overrides: list[str] = _f([], "key=value overrides of this entry's pre-training, after the sweep's "
+                                           "(e.g. [train.encoding_lr_scale=30]); the shared tokenizer cannot change")
 
     def validate(self):
+        for o in self.pretrain_overrides:
+            if not isinstance(o, str) or "=" not in o:
+                raise FieldProblem("pretrain_overrides", f"give key=value strings, e.g. [train.encoding_lr_scale=30], got {o!r}")
+            if o.split("=", 1)[0].strip().startswith(("tokenizer.", "model.position", "model.segment")):
+                raise FieldProblem("pretrain_overrides", f"{o!r}: every entry shares the sweep's tokenizer, and the "
+                                                         "entry's own position/segment keys set its encodings")
+        if self.pretrain_overrides and self.from_:
+            raise FieldProblem("pretrain_overrides", "this entry pre-trains nothing (it has `from:`)")
         from ..encodings import parse_spec
         from ..options import OptionError
         from ..registry import UnknownNameError
@@ -91,6 +101,15 @@ class SlurmSection:
 class LauncherSection:
     kind: Literal["local", "accelerate", "slurm"] = _f("local", "local: in this process; accelerate: each run via `accelerate launch`; slurm: submitit jobs")
     accelerate_args: list[str] = _f([], "arguments for `accelerate launch`, e.g. [--multi_gpu, --num_processes, '8']")
+    jobs: int = _f(1, "local launcher: runs at once, each in its own process with an equal share of the CPU threads "
+                      "(1 = every run in this process). Small models on a CPU machine train faster as N one-thread "
+                      "processes than as one N-thread process; a fine-tune starts once its pre-training is done")
+
+    def validate(self):
+        if self.jobs < 1:
+            raise FieldProblem("jobs", f"must be ≥ 1, got {self.jobs}")
+        if self.jobs > 1 and self.kind != "local":
+            raise FieldProblem("jobs", f"runs at once are for the local launcher; {self.kind} schedules its own runs")
     slurm: SlurmSection = field(default_factory=SlurmSection)
 
 

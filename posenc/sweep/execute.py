@@ -3,7 +3,9 @@
 Safe to re-run: finished runs (results.json) are skipped, killed runs resume from their last
 checkpoint, and a failed pre-training skips only its own fine-tunes. Three launchers:
 
-- ``local``: every run in this process (one CPU or GPU);
+- ``local``: every run in this process (one CPU or GPU), or with ``launcher.jobs: N`` (``--jobs N``)
+  N runs at once, each in its own process with an equal share of the CPU threads and its output in
+  OUTPUT_DIR/logs/RUN.log (a fine-tune starts once its pre-training and probe are done);
 - ``accelerate``: every run as ``accelerate launch ARGS -m posenc KIND CONFIG --run-dir DIR``
   (multi-GPU / multi-node, whatever ``accelerate config`` says);
 - ``slurm``: one submitit job per encoding (its pre-training, then its fine-tunes), then a report
@@ -16,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -80,6 +83,92 @@ def run_one(plan: Plan, run: PlannedRun, launcher: str = "local", accelerate_arg
     return "resumed" if resume else "ran"
 
 
+def log_file(plan: Plan, run: PlannedRun) -> Path:
+    """Where a run started in its own process by ``jobs > 1`` writes its output."""
+    return plan.output_dir / "logs" / (run.name.replace("/", "__") + ".log")
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    """The last non-empty lines of a log (progress bars' carriage returns read as line ends)."""
+    try:
+        text = path.read_text(errors="replace").replace("\r", "\n")
+    except OSError:
+        return ""
+    return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
+
+
+def run_in_process_of_its_own(plan: Plan, run: PlannedRun, threads: int) -> str:
+    """Run (or resume, or skip) one run, and its probe, as ``python -m posenc`` with ``threads``
+    CPU threads; returns like :func:`run_one`. The output goes to :func:`log_file`."""
+    state = run.state()
+    if state == "done":
+        return "skipped"
+    resume = state == "partial"
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "TOKENIZERS_PARALLELISM": "false"}
+    log = log_file(plan, run)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "posenc", run.kind, str(_config_file(plan, run)), "--run-dir", str(run.run_dir)]
+    if resume:
+        cmd.append("--resume")
+    probe = plan.sweep.probe
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+        if code == 0 and run.kind == "pretrain" and probe.enabled and not (run.run_dir / "probe.json").exists():
+            pcmd = [sys.executable, "-m", "posenc", "probe", str(run.run_dir),
+                    "--multiples", ",".join(f"{m:g}" for m in probe.multiples), "--blocks", str(probe.max_blocks)]
+            out.write(f"$ {' '.join(pcmd)}\n")
+            out.flush()
+            code = subprocess.run(pcmd, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+    if code == 130:
+        raise KeyboardInterrupt
+    if code != 0:
+        raise RuntimeError(f"exited with {code}; its output, {log}, ends with:\n{_tail(log)}")
+    return "resumed" if resume else "ran"
+
+
+def run_at_once(plan: Plan, jobs: int, bar, failed: dict[str, str], counts: dict[str, int]) -> bool:
+    """Run the plan with up to ``jobs`` runs at once; False when interrupted (Ctrl-C)."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pending, done = list(plan.runs), set()
+    running: dict[Future, PlannedRun] = {}
+    interrupted = False
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for run in list(pending):
+                if interrupted or len(running) >= jobs:
+                    break
+                if run.depends_on in failed:
+                    failed[run.name] = f"its pre-training {run.depends_on} failed"
+                    pending.remove(run)
+                    bar.update()
+                elif run.depends_on is None or run.depends_on in done:
+                    pending.remove(run)
+                    running[pool.submit(run_in_process_of_its_own, plan, run, threads)] = run
+            if interrupted and not running:
+                break
+            bar.set_postfix_str(", ".join(r.name for r in running.values()), refresh=True)
+            try:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:  # the runs got the same signal: they checkpoint and exit
+                interrupted, pending = True, []
+                continue
+            for future in finished:
+                run = running.pop(future)
+                try:
+                    counts[future.result()] += 1
+                    done.add(run.name)
+                except KeyboardInterrupt:
+                    interrupted, pending = True, []
+                except Exception as e:  # one failed run must not stop the other encodings
+                    failed[run.name] = f"{type(e).__name__}: {e}"
+                    tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
+                bar.update()
+    return not interrupted
+
+
 def probe_if_needed(plan: Plan, run: PlannedRun) -> None:
     probe = plan.sweep.probe
     if run.kind != "pretrain" or not probe.enabled or (run.run_dir / "probe.json").exists():
@@ -117,22 +206,31 @@ def run_sweep(plan: Plan, launcher: str | None = None, overrides: tuple[str, ...
     failed: dict[str, str] = {}
     counts = {"skipped": 0, "resumed": 0, "ran": 0}
     start = time.time()
-    bar = tqdm(plan.runs, desc=f"sweep {plan.sweep.name}", unit="run", position=0, dynamic_ncols=True)
-    for run in bar:
-        bar.set_postfix_str(run.name, refresh=True)
-        if run.depends_on in failed:
-            failed[run.name] = f"its pre-training {run.depends_on} failed"
-            continue
-        try:
-            counts[run_one(plan, run, launcher, plan.sweep.launcher.accelerate_args)] += 1
-            probe_if_needed(plan, run)
-        except KeyboardInterrupt:
+    jobs = plan.sweep.launcher.jobs if launcher == "local" else 1
+    if jobs > 1:
+        bar = tqdm(total=len(plan.runs), desc=f"sweep {plan.sweep.name} ({jobs} at once)", unit="run",
+                   dynamic_ncols=True)
+        if not run_at_once(plan, jobs, bar, failed, counts):
             bar.close()
-            print(f"\nsweep interrupted during {run.name}; re-run the same command to resume", file=sys.stderr)
+            print("\nsweep interrupted; re-run the same command to resume", file=sys.stderr)
             return 130
-        except Exception as e:  # one failed run must not stop the other encodings
-            failed[run.name] = f"{type(e).__name__}: {e}"
-            tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
+    else:
+        bar = tqdm(plan.runs, desc=f"sweep {plan.sweep.name}", unit="run", position=0, dynamic_ncols=True)
+        for run in bar:
+            bar.set_postfix_str(run.name, refresh=True)
+            if run.depends_on in failed:
+                failed[run.name] = f"its pre-training {run.depends_on} failed"
+                continue
+            try:
+                counts[run_one(plan, run, launcher, plan.sweep.launcher.accelerate_args)] += 1
+                probe_if_needed(plan, run)
+            except KeyboardInterrupt:
+                bar.close()
+                print(f"\nsweep interrupted during {run.name}; re-run the same command to resume", file=sys.stderr)
+                return 130
+            except Exception as e:  # one failed run must not stop the other encodings
+                failed[run.name] = f"{type(e).__name__}: {e}"
+                tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
     bar.close()
     report_dir = write_report(plan)
     minutes = (time.time() - start) / 60

@@ -122,7 +122,8 @@ def expand(sweep: SweepConfig) -> Plan:
     """The full, ordered run list: each encoding's pre-training, then its fine-tunes. Raises
     ConfigError (file:line, naming the entries) for unknown tasks, two entries that would share run
     directories, lengths that do not fit a planned model, or a stale shared tokenizer."""
-    from .checks import check_plan, check_tasks
+    from ..training.yaml_errors import ConfigError, Problem
+    from .checks import _where, check_plan, check_tasks
 
     check_tasks(sweep)
     base_dir = Path(sweep.source).parent if sweep.source else Path(".")
@@ -157,11 +158,21 @@ def expand(sweep: SweepConfig) -> Plan:
         else:
             pre_name = f"pretrain/{slug(pre_label)}"
             pre_dir = out / pre_name
-            pre_cfg = config_from_dict(_with(pre_base, model__position=entry.position, model__segment=entry.segment,
+            entry_base = pre_base
+            if entry.pretrain_overrides:
+                entry_base = _with(base(sweep.pretrain, [*sweep.pretrain_overrides, *entry.pretrain_overrides]),
+                                   tokenizer=pre_base["tokenizer"])
+            pre_cfg = config_from_dict(_with(entry_base, model__position=entry.position, model__segment=entry.segment,
                                              name=slug(pre_label), output_dir=str(out / "pretrain"),
                                              seed=sweep.pretrain_seed))
-            if all(r.name != pre_name for r in plan.pretrain_runs):  # entries may share one pre-training
+            shared = [r for r in plan.pretrain_runs if r.name == pre_name]
+            if not shared:
                 plan.runs.append(PlannedRun("pretrain", pre_name, pre_dir, pre_cfg, pre_label, entry=index))
+            elif config_to_dict(shared[0].config) != config_to_dict(pre_cfg):
+                raise ConfigError([Problem(_where(sweep, f"encodings.{index}"), f"encodings.{index}",
+                                           f"pre-trains {pre_label} like encodings.{shared[0].entry} but with other "
+                                           "pretrain_overrides: both would use one run directory. Give them the same "
+                                           "overrides, or compare them in separate sweeps (another output_dir)")])
         ft_segment = entry.finetune_segment if entry.finetune_segment is not None else entry.segment
         ft_label = encoding_label(entry.position, ft_segment)
         for task in sweep.tasks:

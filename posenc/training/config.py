@@ -159,6 +159,7 @@ class TrainSection:
     batch_size: int = _f(32, "global batch size per optimizer step")
     per_device_batch_size: int | None = _f(None, "micro-batch per process; gradient accumulation = batch_size / (this × processes); null = no accumulation")
     lr: float = _f(1e-4, "peak learning rate")
+    encoding_lr_scale: float = _f(1.0, "the position and segment encodings' own parameters learn at lr × this (e.g. scalar bias tables that Adam moves by at most lr per step)")
     warmup_ratio: float = _f(0.1, "fraction of steps with linear warm-up (ignored if warmup_steps is set)")
     warmup_steps: int | None = _f(None, "warm-up steps")
     weight_decay: float = _f(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")

@@ -16,14 +16,26 @@ from transformers import get_inverse_sqrt_schedule, get_linear_schedule_with_war
 from .config import TrainSection
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+def encoding_parameters(model: torch.nn.Module) -> set[int]:
+    """ids of the parameters owned by position and segment encodings."""
+    from ..encodings.base import Encoding
+
+    return {id(p) for m in model.modules() if isinstance(m, Encoding) for p in m.parameters()}
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float, lr: float, encoding_lr_scale: float = 1.0) -> list[dict]:
+    """Weight decay off for biases and LayerNorm; the encodings' own parameters at
+    ``lr × encoding_lr_scale`` (the schedule scales every group alike)."""
+    owned = encoding_parameters(model) if encoding_lr_scale != 1.0 else set()
+    groups: dict[tuple[bool, bool], list] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         # 1-d tensors are biases and LayerNorm scales; decaying them hurts (BERT, RoBERTa)
-        (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups.setdefault((p.ndim >= 2, id(p) in owned), []).append(p)
+    return [{"params": ps, "weight_decay": weight_decay if decay else 0.0,
+             "lr": lr * (encoding_lr_scale if enc else 1.0)}
+            for (decay, enc), ps in sorted(groups.items())]
 
 
 def warmup_steps(train: TrainSection, total_steps: int) -> int:
@@ -34,7 +46,8 @@ def warmup_steps(train: TrainSection, total_steps: int) -> int:
 
 def build_optimizer(model: torch.nn.Module, train: TrainSection, total_steps: int):
     """(optimizer, scheduler) for ``total_steps`` optimizer steps."""
-    opt = torch.optim.AdamW(param_groups(model, train.weight_decay), lr=train.lr,
+    groups = param_groups(model, train.weight_decay, train.lr, getattr(train, "encoding_lr_scale", 1.0))
+    opt = torch.optim.AdamW(groups, lr=train.lr,
                             betas=(train.adam_beta1, train.adam_beta2), eps=train.adam_eps)
     warmup = warmup_steps(train, total_steps)
     if getattr(train, "schedule", "linear") == "inverse_sqrt":
