@@ -4,8 +4,9 @@ Safe to re-run: finished runs (results.json) are skipped, killed runs resume fro
 checkpoint, and a failed pre-training skips only its own fine-tunes. Three launchers:
 
 - ``local``: every run in this process (one CPU or GPU), or with ``launcher.jobs: N`` (``--jobs N``)
-  N runs at once, each in its own process with an equal share of the CPU threads and its output in
-  OUTPUT_DIR/logs/RUN.log (a fine-tune starts once its pre-training and probe are done);
+  N runs at once in N worker processes, each with an equal share of the CPU threads, its output in
+  OUTPUT_DIR/logs/RUN.log (pre-trainings first; a fine-tune starts once its pre-training and probe
+  are done);
 - ``accelerate``: every run as ``accelerate launch ARGS -m posenc KIND CONFIG --run-dir DIR``
   (multi-GPU / multi-node, whatever ``accelerate config`` says);
 - ``slurm``: one submitit job per encoding (its pre-training, then its fine-tunes), then a report
@@ -18,7 +19,7 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -97,45 +98,71 @@ def _tail(path: Path, lines: int = 12) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
 
 
-def run_in_process_of_its_own(plan: Plan, run: PlannedRun, threads: int) -> str:
-    """Run (or resume, or skip) one run, and its probe, as ``python -m posenc`` with ``threads``
-    CPU threads; returns like :func:`run_one`. The output goes to :func:`log_file`."""
+def _start_worker(threads: int) -> None:
+    """A worker process of ``jobs > 1``: its share of the cores, torch imported once."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_in_worker(plan: Plan, run: PlannedRun) -> str:
+    """:func:`run_one` and the probe in a worker process, output to :func:`log_file`; errors come
+    back as RuntimeError quoting the end of the log (the run's own exception may not pickle)."""
     state = run.state()
     if state == "done":
         return "skipped"
-    resume = state == "partial"
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "TOKENIZERS_PARALLELISM": "false"}
     log = log_file(plan, run)
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "posenc", run.kind, str(_config_file(plan, run)), "--run-dir", str(run.run_dir)]
-    if resume:
-        cmd.append("--resume")
-    probe = plan.sweep.probe
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
     with open(log, "a") as out:
-        out.write(f"$ {' '.join(cmd)}\n")
+        out.write(f"posenc {run.kind} {_config_file(plan, run)} --run-dir {run.run_dir}"
+                  + (" --resume" if state == "partial" else "") + "\n")
         out.flush()
-        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
-        if code == 0 and run.kind == "pretrain" and probe.enabled and not (run.run_dir / "probe.json").exists():
-            pcmd = [sys.executable, "-m", "posenc", "probe", str(run.run_dir),
-                    "--multiples", ",".join(f"{m:g}" for m in probe.multiples), "--blocks", str(probe.max_blocks)]
-            out.write(f"$ {' '.join(pcmd)}\n")
-            out.flush()
-            code = subprocess.run(pcmd, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
-    if code == 130:
-        raise KeyboardInterrupt
-    if code != 0:
-        raise RuntimeError(f"exited with {code}; its output, {log}, ends with:\n{_tail(log)}")
-    return "resumed" if resume else "ran"
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            status = run_one(plan, run)
+            probe_if_needed(plan, run)
+        except KeyboardInterrupt as e:
+            print(f"\nposenc {run.kind}: {e or 'interrupted'}", file=sys.stderr)
+            return "interrupted"
+        except Exception as e:
+            import traceback
+
+            traceback.print_exc()
+            error = f"{type(e).__name__}: {e}"
+        else:
+            error = None
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+    if error is not None:
+        raise RuntimeError(f"{error}\n  its output, {log}, ends with:\n{_tail(log)}")
+    return status
 
 
 def run_at_once(plan: Plan, jobs: int, bar, failed: dict[str, str], counts: dict[str, int]) -> bool:
-    """Run the plan with up to ``jobs`` runs at once; False when interrupted (Ctrl-C)."""
+    """Run the plan with up to ``jobs`` runs at once in as many worker processes; pre-trainings go
+    first (each unlocks its fine-tunes). Returns False when interrupted (Ctrl-C)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    pending, done = list(plan.runs), set()
+    pending = sorted(plan.runs, key=lambda r: r.kind != "pretrain")  # stable: plan order otherwise
+    done: set[str] = set()
     running: dict[Future, PlannedRun] = {}
     interrupted = False
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(threads,)) as pool:
         while pending or running:
             for run in list(pending):
                 if interrupted or len(running) >= jobs:
@@ -146,25 +173,33 @@ def run_at_once(plan: Plan, jobs: int, bar, failed: dict[str, str], counts: dict
                     bar.update()
                 elif run.depends_on is None or run.depends_on in done:
                     pending.remove(run)
-                    running[pool.submit(run_in_process_of_its_own, plan, run, threads)] = run
-            if interrupted and not running:
+                    running[pool.submit(run_in_worker, plan, run)] = run
+            if not running:
                 break
             bar.set_postfix_str(", ".join(r.name for r in running.values()), refresh=True)
             try:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:  # the runs got the same signal: they checkpoint and exit
+            except KeyboardInterrupt:  # the workers got the same signal: each run checkpoints and stops
                 interrupted, pending = True, []
                 continue
             for future in finished:
                 run = running.pop(future)
                 try:
-                    counts[future.result()] += 1
-                    done.add(run.name)
-                except KeyboardInterrupt:
-                    interrupted, pending = True, []
+                    status = future.result()
+                except (KeyboardInterrupt, BrokenProcessPool) as e:
+                    if not interrupted:
+                        failed[run.name] = f"{type(e).__name__}: its worker process stopped"
+                    status = "interrupted"
                 except Exception as e:  # one failed run must not stop the other encodings
-                    failed[run.name] = f"{type(e).__name__}: {e}"
+                    failed[run.name] = str(e)
                     tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
+                    status = None
+                if status == "interrupted":
+                    interrupted, pending = True, []
+                    continue
+                if status is not None:
+                    counts[status] += 1
+                    done.add(run.name)
                 bar.update()
     return not interrupted
 
