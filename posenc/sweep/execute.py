@@ -98,6 +98,20 @@ def _tail(path: Path, lines: int = 12) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
 
 
+def usable_cores() -> int:
+    """CPU cores this process may use: its affinity mask, capped by a cgroup v2 CPU quota
+    (``cpu.max``, as containers set it), so that workers do not oversubscribe a 2-core container
+    on a 64-core host."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
 def _start_worker(threads: int) -> None:
     """A worker process of ``jobs > 1``: its share of the cores, torch imported once."""
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
@@ -156,7 +170,7 @@ def run_at_once(plan: Plan, jobs: int, bar, failed: dict[str, str], counts: dict
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, usable_cores() // jobs)
     pending = sorted(plan.runs, key=lambda r: r.kind != "pretrain")  # stable: plan order otherwise
     done: set[str] = set()
     running: dict[Future, PlannedRun] = {}
