@@ -292,3 +292,14 @@ def test_majority_class_baseline_is_reported_and_every_seed_must_beat_it(tmp_pat
     # the baseline is named as the task kind names it (results.json `baseline_name`), in the table and the flag
     assert "50.9 majority class (all seeds beat it)" in md and "50.9 majority class (NOT beaten by every seed)" in md
     assert "sst2 (diet_rel+diet: 64.5 vs majority class 50.9, 1 of 2 seeds)" in md
+
+
+def test_bleu_and_chrf_print_two_decimals_everywhere_and_other_metrics_keep_their_rule():
+    """MT papers print BLEU/chrF with two decimals; the summary uses the same rule as the Table 4
+    section (19.80, not 19.8; 0.91, not 0.9126). Metrics in [−1, 1] stay ×100 with one decimal."""
+    from posenc.report.display import fixed_decimals, num
+
+    assert [num(v, fixed=fixed_decimals("bleu")) for v in (19.8, 0.91264, 2.2303)] == ["19.80", "0.91", "2.23"]
+    assert num(55.123, fixed=fixed_decimals("chrf")) == "55.12"
+    assert fixed_decimals("loss") is None and num(6.2194) == "6.219"
+    assert num(0.8512, percent=True, fixed=fixed_decimals("accuracy")) == "85.1"

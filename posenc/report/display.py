@@ -30,8 +30,18 @@ def is_percent(metric: str, values) -> bool:
     return len(v) > 0 and bool((v.abs() <= 1).all())
 
 
-def num(v, percent: bool = False, decimals: int = 1) -> str:
-    """Format a number for display (×100 with ``decimals`` when ``percent``); NaN/None -> '–'."""
+FIXED_DECIMALS = {"bleu": 2, "chrf": 2, "ter": 2}  # as MT papers print them
+
+
+def fixed_decimals(metric) -> int | None:
+    """Decimals a metric is always printed with (BLEU, chrF, TER: 2), or None (4 significant digits)."""
+    name = str(metric).lower()
+    return next((d for key, d in FIXED_DECIMALS.items() if key in name), None)
+
+
+def num(v, percent: bool = False, decimals: int = 1, fixed: int | None = None) -> str:
+    """Format a number for display (×100 with ``decimals`` when ``percent``; ``fixed`` decimals
+    otherwise when given, e.g. from :func:`fixed_decimals`); NaN/None -> '–'."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -40,6 +50,8 @@ def num(v, percent: bool = False, decimals: int = 1) -> str:
         return "–"
     if percent:
         return f"{100 * f:.{decimals}f}"
+    if fixed is not None:
+        return f"{f:,.{fixed}f}"
     return f"{f:,.0f}" if abs(f) >= 1000 else f"{f:.4g}"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import compare, plots, speed
-from ..display import BETTER, MARKER_NOTE, TRIVIAL, WORSE, num, ratio_text, signed
+from ..display import BETTER, MARKER_NOTE, TRIVIAL, WORSE, fixed_decimals, num, ratio_text, signed
 from .base import Block, Part, ReportSection, register_section
 
 MAX_ITEMS = 6
@@ -100,7 +100,9 @@ def flag_line(flags: pd.DataFrame) -> str:
             "trivial baseline"
         if len(g) == 1:
             r = g.iloc[0]
-            where += (f": {num(r['median'], bool(r['percent']))} vs {name} {num(r['trivial'], bool(r['percent']))}, "
+            fixed = fixed_decimals(r.get("metric", ""))
+            where += (f": {num(r['median'], bool(r['percent']), fixed=fixed)} vs {name} "
+                      f"{num(r['trivial'], bool(r['percent']), fixed=fixed)}, "
                       f"{int(r['seeds_not_above'])} of {int(r['n'])} seeds")
         else:
             where += f"; baseline: {name}"
@@ -141,7 +143,7 @@ def headline_table(heads: pd.DataFrame, findings: pd.DataFrame, costs: pd.DataFr
                 continue
             r = h.loc[task]
             mark = marks.get((enc, task), "")
-            row[label] = num(r["median"], pct) + (f" {mark}" if mark else "") + (f" {TRIVIAL}" if bool(r["trivial"]) else "")
+            row[label] = num(r["median"], pct, fixed=fixed_decimals(metric.loc[task, "metric"])) + (f" {mark}" if mark else "") + (f" {TRIVIAL}" if bool(r["trivial"]) else "")
         if not cost.empty and enc in cost.index:
             row["Params"] = ratio_text(cost.loc[enc, "params_ratio"], 1) if enc != baseline else "ref."
             row["Step time" + (" (uncontrolled)" if uncontrolled else "")] = \
