@@ -16,8 +16,10 @@ checkpoint, and a failed pre-training skips only its own fine-tunes. Three launc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
@@ -119,6 +121,9 @@ def _start_worker(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    # Ctrl-C reaches every process of the terminal's group: an idle worker ignores it (dying would
+    # break the pool and kill the busy ones); a run turns it back on while it trains (run_in_worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_in_worker(plan: Plan, run: PlannedRun) -> str:
@@ -139,6 +144,7 @@ def run_in_worker(plan: Plan, run: PlannedRun) -> str:
         os.dup2(out.fileno(), 1)
         os.dup2(out.fileno(), 2)
         try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             status = run_one(plan, run)
             probe_if_needed(plan, run)
         except KeyboardInterrupt as e:
@@ -152,6 +158,7 @@ def run_in_worker(plan: Plan, run: PlannedRun) -> str:
         else:
             error = None
         finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved[0], 1)
@@ -168,54 +175,67 @@ def run_at_once(plan: Plan, jobs: int, bar, failed: dict[str, str], counts: dict
     first (each unlocks its fine-tunes). Returns False when interrupted (Ctrl-C)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     threads = max(1, usable_cores() // jobs)
+    stop = threading.Event()  # Ctrl-C in this process: noted here, never raised mid-bookkeeping
+    main = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if main else None
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(threads,)) as pool:
+            interrupted = _schedule(plan, pool, jobs, stop, bar, failed, counts)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    return not interrupted
+
+
+def _schedule(plan: Plan, pool, jobs: int, stop: threading.Event, bar, failed: dict[str, str],
+              counts: dict[str, int]) -> bool:
+    """The scheduling loop of :func:`run_at_once`; True when interrupted."""
+    from concurrent.futures.process import BrokenProcessPool
+
     pending = sorted(plan.runs, key=lambda r: r.kind != "pretrain")  # stable: plan order otherwise
     done: set[str] = set()
     running: dict[Future, PlannedRun] = {}
     interrupted = False
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker, initargs=(threads,)) as pool:
-        while pending or running:
-            for run in list(pending):
-                if interrupted or len(running) >= jobs:
-                    break
-                if run.depends_on in failed:
-                    failed[run.name] = f"its pre-training {run.depends_on} failed"
-                    pending.remove(run)
-                    bar.update()
-                elif run.depends_on is None or run.depends_on in done:
-                    pending.remove(run)
-                    running[pool.submit(run_in_worker, plan, run)] = run
-            if not running:
+    while pending or running:
+        if stop.is_set() and not interrupted:  # the workers got the same signal: each run checkpoints
+            interrupted, pending = True, []
+        for run in list(pending):
+            if len(running) >= jobs:
                 break
-            bar.set_postfix_str(", ".join(r.name for r in running.values()), refresh=True)
+            if run.depends_on in failed:
+                failed[run.name] = f"its pre-training {run.depends_on} failed"
+                pending.remove(run)
+                bar.update()
+            elif run.depends_on is None or run.depends_on in done:
+                pending.remove(run)
+                running[pool.submit(run_in_worker, plan, run)] = run
+        if not running:
+            break
+        bar.set_postfix_str(", ".join(r.name for r in running.values()), refresh=True)
+        finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        for future in finished:
+            run = running.pop(future)
             try:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:  # the workers got the same signal: each run checkpoints and stops
+                status = future.result()
+            except BrokenProcessPool:
+                if not stop.is_set():
+                    failed[run.name] = "BrokenProcessPool: its worker process stopped"
+                status = "interrupted" if stop.is_set() else None
+            except Exception as e:  # one failed run must not stop the other encodings
+                failed[run.name] = str(e)
+                tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
+                status = None
+            if status == "interrupted":
                 interrupted, pending = True, []
                 continue
-            for future in finished:
-                run = running.pop(future)
-                try:
-                    status = future.result()
-                except (KeyboardInterrupt, BrokenProcessPool) as e:
-                    if not interrupted:
-                        failed[run.name] = f"{type(e).__name__}: its worker process stopped"
-                    status = "interrupted"
-                except Exception as e:  # one failed run must not stop the other encodings
-                    failed[run.name] = str(e)
-                    tqdm.write(f"posenc sweep: {run.name} failed: {failed[run.name]}", file=sys.stderr)
-                    status = None
-                if status == "interrupted":
-                    interrupted, pending = True, []
-                    continue
-                if status is not None:
-                    counts[status] += 1
-                    done.add(run.name)
-                bar.update()
-    return not interrupted
+            if status is not None:
+                counts[status] += 1
+                done.add(run.name)
+            bar.update()
+    return interrupted
 
 
 def probe_if_needed(plan: Plan, run: PlannedRun) -> None:
