@@ -74,9 +74,9 @@ def test_ctrl_c_stops_runs_at_once_and_a_rerun_resumes_them(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "posenc", "sweep", str(f), *long], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # xdist ignores SIGINT
-    pre = [runs / "pretrain" / e / "checkpoints" for e in ("absolute+none", "diet_rel+none")]
-    deadline = time.time() + 180
-    while not all(p.is_dir() and any(p.iterdir()) for p in pre) and proc.poll() is None and time.time() < deadline:
+    plan = expand(load_sweep(f, long[:1]))
+    deadline = time.time() + 180  # until both pre-trainings have a complete checkpoint to resume from
+    while not all(r.state() == "partial" for r in plan.pretrain_runs) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the group
     out = proc.communicate(timeout=120)[0]
@@ -84,7 +84,6 @@ def test_ctrl_c_stops_runs_at_once_and_a_rerun_resumes_them(tmp_path):
     assert "sweep interrupted; re-run the same command to resume" in out
     for e in ("absolute+none", "diet_rel+none"):
         assert "interrupted at step" in (runs / "logs" / f"pretrain__{e}.log").read_text()
-    plan = expand(load_sweep(f, long[:1]))
     assert [r.state() for r in plan.pretrain_runs] == ["partial", "partial"]
 
     # the same command, now asking for fewer steps, resumes both pre-trainings and runs the rest
