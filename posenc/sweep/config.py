@@ -104,13 +104,13 @@ class LauncherSection:
     jobs: int = _f(1, "local launcher: runs at once, each in its own process with an equal share of the CPU threads "
                       "(1 = every run in this process). Small models on a CPU machine train faster as N one-thread "
                       "processes than as one N-thread process; a fine-tune starts once its pre-training is done")
+    slurm: SlurmSection = field(default_factory=SlurmSection)
 
     def validate(self):
         if self.jobs < 1:
             raise FieldProblem("jobs", f"must be ≥ 1, got {self.jobs}")
         if self.jobs > 1 and self.kind != "local":
             raise FieldProblem("jobs", f"runs at once are for the local launcher; {self.kind} schedules its own runs")
-    slurm: SlurmSection = field(default_factory=SlurmSection)
 
 
 @dataclass

@@ -28,7 +28,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float, lr: float, encodin
     ``lr × encoding_lr_scale`` (the schedule scales every group alike)."""
     owned = encoding_parameters(model) if encoding_lr_scale != 1.0 else set()
     groups: dict[tuple[bool, bool], list] = {}
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         if not p.requires_grad:
             continue
         # 1-d tensors are biases and LayerNorm scales; decaying them hurts (BERT, RoBERTa)

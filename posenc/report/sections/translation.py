@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import compare
-from ..display import TRIVIAL, num
+from ..display import TRIVIAL, fixed_decimals, num
 from .base import (FINDING_COLUMNS, FLAG_COLUMNS, HEADLINE_COLUMNS, Block, Part, ReportSection, baseline_name, frame,
                    register_section)
 
@@ -51,8 +51,8 @@ def translation_rows(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _two(v) -> str:
-    """A BLEU/chrF cell: two decimals, as MT papers print them."""
-    return "–" if v is None or pd.isna(v) else f"{float(v):.2f}"
+    """A BLEU/chrF cell: the display rule for MT metrics (two decimals, as MT papers print them)."""
+    return num(v, fixed=fixed_decimals("bleu"))
 
 
 def _baseline(encodings: list[str], wanted: str | None) -> str | None:
